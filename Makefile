@@ -1,0 +1,46 @@
+# pledge_lod: the two commands of the quick start are `make serve` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+BASE   ?= http://$(HOST):$(PORT)
+
+.PHONY: setup serve build test tools lint lock bench clean
+
+# The virtualenv, installed from the lock file so every machine runs the same versions.
+$(BIN)/pledge-lod: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+setup: $(BIN)/pledge-lod
+
+build: setup
+	$(BIN)/pledge-lod build --base $(BASE)
+
+## Set up, build the bundled data and serve it on $(BASE) (embedded Oxigraph store).
+serve: build
+	$(BIN)/pledge-lod serve --host $(HOST) --port $(PORT)
+
+tools:
+	tests/tools/install.sh
+
+## Set up, install the tools the tests drive, and run the whole suite.
+test: setup tools
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -n 2 --dist loadfile -q
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+
+## Refresh the lock file from pyproject.toml (needs PyPI).
+lock:
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url \
+	  --no-emit-find-links -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) releases .pytest_cache .ruff_cache

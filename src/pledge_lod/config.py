@@ -1,0 +1,109 @@
+"""All configuration in one place.
+
+Every setting has a default that works out of the box on the bundled data. A setting is
+overridden, in increasing precedence, by an environment variable ``PLEDGE_LOD_<NAME>``
+and by the command line. Nothing else in the package reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PLEDGE_LOD_"
+
+
+def _project_root() -> Path:
+    """The checkout root when running from source; otherwise the working directory."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "data").is_dir():
+            return parent
+    return Path.cwd()
+
+
+ROOT = _project_root()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of the build and the server. Paths are resolved against the project root."""
+
+    #: The base of every minted IRI; the server maps request paths onto it.
+    base: str = "http://127.0.0.1:8080"
+    #: Curated YAML records.
+    data_dir: Path = field(default_factory=lambda: ROOT / "data")
+    ontology_dir: Path = field(default_factory=lambda: ROOT / "ontology")
+    shapes_dir: Path = field(default_factory=lambda: ROOT / "shapes")
+    #: Where releases are written; ``current`` inside it points at the one served.
+    releases_dir: Path = field(default_factory=lambda: ROOT / "releases")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 8
+
+    #: Which store the server reads: "oxigraph" (the release's embedded store) or "remote".
+    backend: str = "oxigraph"
+    remote_query_url: str = ""
+    remote_update_url: str = ""
+    remote_gsp_url: str = ""
+    remote_user: str = ""
+    remote_password: str = ""
+    remote_timeout_s: float = 10.0
+
+    #: SPARQL limits, stated in the service description.
+    query_timeout_s: float = 10.0
+    max_query_bytes: int = 64 * 1024
+    max_result_bytes: int = 32 * 1024 * 1024
+    max_concurrent_queries: int = 2
+    max_queries_per_client: int = 2
+    query_queue_wait_s: float = 2.0
+    query_memory_mb: int = 2048  # per query worker process (RLIMIT_DATA); 0: unbounded
+
+    #: HTTP limits.
+    max_request_bytes: int = 256 * 1024
+    max_url_bytes: int = 8 * 1024
+    page_size: int = 50
+    backlink_limit: int = 50
+
+    #: Validation.
+    validation_chunk: int = 2000
+    validation_jobs: int = 0  # 0: one per CPU
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with the given non-None values, coerced to each field's type."""
+        known = {f.name: f for f in fields(self)}
+        clean: dict[str, Any] = {}
+        for name, value in values.items():
+            if value is None or name not in known:
+                continue
+            clean[name] = _coerce(name, type(getattr(self, name)), value)
+        return replace(self, **clean)
+
+
+def _coerce(name: str, kind: type, value: Any) -> Any:
+    if isinstance(value, kind):
+        return value
+    try:
+        if kind is bool:
+            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+        if issubclass(kind, Path):
+            return Path(value)
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name}: {value!r} is not a valid {kind.__name__}") from exc
+
+
+def from_environment(environ: dict[str, str] | None = None) -> Settings:
+    """Defaults overridden by ``PLEDGE_LOD_*`` environment variables."""
+    env = os.environ if environ is None else environ
+    values = {
+        f.name: env[ENV_PREFIX + f.name.upper()]
+        for f in fields(Settings)
+        if ENV_PREFIX + f.name.upper() in env
+    }
+    settings = Settings().with_overrides(**values)
+    return settings

@@ -1,0 +1,347 @@
+"""Records -> RDF.
+
+The mapping emits pyoxigraph terms: they are cheap to create (Rust objects) and go
+straight into the store's bulk loader and serialisers, which matters at a million
+pledges. Values are mapped as written; judging them (is this a real SDG target, a
+possible date?) is the SHACL shapes' job, so that every rule lives in one place and is
+reported the same way. Only what cannot be expressed in RDF at all (an IRI with a space,
+an ill-formed language tag) is reported here.
+
+No blank nodes are minted: every node has an IRI, which keeps dumps byte-identical
+across builds and every resource dereferenceable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from pyoxigraph import Literal, NamedNode, Triple
+
+from . import vocab as v
+from .records import Agent, Concept, Listing, Place, Pledge, Problem, Programme, Records
+from .sources import ANONYMOUS
+
+YEAR_RE = re.compile(r"^-?[0-9]{4}$")
+
+SCHEME_SLUGS = {"theme": "themes", "objective": "gcm-objectives", "kind": "kinds"}
+SCHEME_LABELS = {
+    "theme": "Thematic areas",
+    "objective": "Objectives of the Global Compact for Safe, Orderly and Regular Migration",
+    "kind": "Kinds of pledge and practice",
+}
+
+# IRIs used on every record, built once.
+_TYPE = NamedNode(v.RDF_TYPE)
+_LABEL = NamedNode(v.RDFS_LABEL)
+_XSD_DATE = NamedNode(v.XSD + "date")
+_XSD_YEAR = NamedNode(v.XSD + "gYear")
+_XSD_BOOLEAN = NamedNode(v.XSD + "boolean")
+
+
+def _n(iri: str) -> NamedNode:
+    return NamedNode(iri)
+
+
+class Mapper:
+    """Maps records of one deployment (one base) to triples.
+
+    ``field_of`` tells, for every predicate the mapping writes, which YAML field it came
+    from, so that a SHACL result can be reported as ``file: record: field: message``.
+    """
+
+    def __init__(self, iris: v.Iris):
+        self.iris = iris
+        t = iris.term
+        self.P = {
+            name: NamedNode(iri)
+            for name, iri in {
+                "title": v.DCTERMS + "title",
+                "abstract": v.DCTERMS + "abstract",
+                "description": v.DCTERMS + "description",
+                "type": v.DCTERMS + "type",
+                "spatial": v.DCTERMS + "spatial",
+                "source": v.DCTERMS + "source",
+                "issued": v.DCTERMS + "issued",
+                "subject": v.DCTERMS + "subject",
+                "committedBy": t("committedBy"),
+                "submittedBy": t("submittedBy"),
+                "submitterVerified": t("submitterVerified"),
+                "programme": t("programme"),
+                "partner": t("partner"),
+                "sdgGoal": t("sdgGoal"),
+                "sdgTarget": t("sdgTarget"),
+                "gcmObjective": t("gcmObjective"),
+                "thematicArea": t("thematicArea"),
+                "country": t("country"),
+                "administrativeLevel": t("administrativeLevel"),
+                "subdivisionCode": t("subdivisionCode"),
+                "iso3166Code": t("iso3166Code"),
+                "startDate": v.SCHEMA + "startDate",
+                "endDate": v.SCHEMA + "endDate",
+                "name": v.SCHEMA + "name",
+                "alternateName": v.SCHEMA + "alternateName",
+                "areaServed": v.SCHEMA + "areaServed",
+                "funder": v.SCHEMA + "funder",
+                "sameAs": v.OWL + "sameAs",
+                "seeAlso": v.RDFS + "seeAlso",
+                "foafName": v.FOAF + "name",
+                "foafTitle": v.FOAF + "title",
+                "homepage": v.FOAF + "homepage",
+                "associatedWith": v.PROV + "wasAssociatedWith",
+                "prefLabel": v.SKOS + "prefLabel",
+                "altLabel": v.SKOS + "altLabel",
+                "definition": v.SKOS + "definition",
+                "notation": v.SKOS + "notation",
+                "inScheme": v.SKOS + "inScheme",
+                "topConceptOf": v.SKOS + "topConceptOf",
+                "hasTopConcept": v.SKOS + "hasTopConcept",
+            }.items()
+        }
+        self.C = {
+            name: NamedNode(iri)
+            for name, iri in {
+                "Pledge": t("Pledge"),
+                "Programme": t("Programme"),
+                "Place": v.SCHEMA + "Place",
+                "Country": v.SCHEMA + "Country",
+                "AdministrativeArea": v.SCHEMA + "AdministrativeArea",
+                "Location": v.DCTERMS + "Location",
+                "Person": v.FOAF + "Person",
+                "Organization": v.FOAF + "Organization",
+                "OrgOrganization": v.ORG + "Organization",
+                "Concept": v.SKOS + "Concept",
+                "ConceptScheme": v.SKOS + "ConceptScheme",
+                "Document": v.FOAF + "Document",
+            }.items()
+        }
+        self.field_of: dict[str, str] = {
+            v.RDFS_LABEL: "title",
+            v.DCTERMS + "title": "title",
+            v.DCTERMS + "abstract": "summary",
+            v.DCTERMS + "type": "kind",
+            v.DCTERMS + "spatial": "locality",
+            v.DCTERMS + "source": "listings",
+            v.DCTERMS + "issued": "shared",
+            t("committedBy"): "committed_by",
+            t("submittedBy"): "submitter",
+            t("submitterVerified"): "submitter_verified",
+            t("programme"): "programmes",
+            t("partner"): "partners",
+            t("sdgGoal"): "goals",
+            t("sdgTarget"): "targets",
+            t("gcmObjective"): "gcm_objectives",
+            t("thematicArea"): "themes",
+            t("country"): "country",
+            t("administrativeLevel"): "level",
+            t("subdivisionCode"): "subdivision",
+            t("iso3166Code"): "iso3166",
+            v.SCHEMA + "startDate": "start",
+            v.SCHEMA + "endDate": "end",
+            v.SCHEMA + "name": "name",
+            v.SCHEMA + "areaServed": "area_served",
+            v.SCHEMA + "funder": "funders",
+            v.PROV + "wasAssociatedWith": "operated_by",
+            v.FOAF + "name": "name",
+            v.SKOS + "prefLabel": "label",
+            v.SKOS + "notation": "notation",
+            v.SKOS + "inScheme": "scheme",
+            v.OWL + "sameAs": "wikidata/geonames",
+        }
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def thing(self, kind: str, slug: str) -> NamedNode:
+        return NamedNode(self.iris.thing(kind, slug))
+
+    def scheme(self, kind: str) -> NamedNode:
+        return NamedNode(self.iris.thing("scheme", SCHEME_SLUGS[kind]))
+
+    @staticmethod
+    def date(value: str) -> Literal:
+        """A year as xsd:gYear, anything else as xsd:date (so SHACL reports a bad one)."""
+        return Literal(value, datatype=_XSD_YEAR if YEAR_RE.match(value) else _XSD_DATE)
+
+    @staticmethod
+    def text(value: str, language: str | None) -> Literal:
+        return Literal(value, language=language) if language else Literal(value)
+
+    # -- records -------------------------------------------------------------------------
+
+    def pledge(self, p: Pledge, problems: list[Problem]) -> list[Triple]:
+        P, s = self.P, self.thing("pledge", p.id)
+        try:
+            title = Literal(p.title, language=p.language)
+        except ValueError:
+            problems.append(
+                Problem(
+                    p.file, p.id, "language", f"{p.language!r} is not a language tag such as en"
+                )
+            )
+            return []
+        out = [
+            Triple(s, _TYPE, self.C["Pledge"]),
+            Triple(s, _LABEL, title),
+            Triple(s, P["title"], title),
+            Triple(s, P["type"], self.thing("kind", p.kind)),
+        ]
+        if p.summary:
+            out.append(Triple(s, P["abstract"], Literal(p.summary, language=p.language)))
+        out += [Triple(s, P["spatial"], self.thing("place", x)) for x in p.locality]
+        if p.committed_by:
+            out.append(Triple(s, P["committedBy"], self.thing("agent", p.committed_by)))
+        verified = p.submitter_verified
+        if p.submitter == ANONYMOUS and verified is None:
+            verified = False
+        if p.submitter and p.submitter != ANONYMOUS:
+            out.append(Triple(s, P["submittedBy"], self.thing("agent", p.submitter)))
+        if p.submitter and verified is not None:
+            out.append(
+                Triple(
+                    s, P["submitterVerified"], Literal(str(verified).lower(), datatype=_XSD_BOOLEAN)
+                )
+            )
+        out += [Triple(s, P["programme"], self.thing("programme", x)) for x in p.programmes]
+        out += [Triple(s, P["partner"], self.thing("agent", x)) for x in p.partners]
+        out += [Triple(s, P["sdgGoal"], NamedNode(v.sdg_goal(int(g)))) for g in p.goals]
+        out += [Triple(s, P["sdgTarget"], NamedNode(v.sdg_target(x))) for x in p.targets]
+        out += [Triple(s, P["gcmObjective"], self.thing("objective", x)) for x in p.gcm_objectives]
+        out += [Triple(s, P["thematicArea"], self.thing("theme", x)) for x in p.themes]
+        if p.start:
+            out.append(Triple(s, P["startDate"], self.date(p.start)))
+        if p.end:
+            out.append(Triple(s, P["endDate"], self.date(p.end)))
+        if p.shared:
+            out.append(Triple(s, P["issued"], Literal(p.shared, datatype=_XSD_DATE)))
+        out += [Triple(s, P["source"], self.thing("listing", x)) for x in p.listings]
+        return out
+
+    def place(self, p: Place) -> list[Triple]:
+        P, s = self.P, self.thing("place", p.id)
+        kind = self.C["Country"] if p.level == "country" else self.C["AdministrativeArea"]
+        out = [
+            Triple(s, _TYPE, self.C["Place"]),
+            Triple(s, _TYPE, kind),
+            Triple(s, _TYPE, self.C["Location"]),
+            Triple(s, _LABEL, Literal(p.name)),
+            Triple(s, P["name"], Literal(p.name)),
+            Triple(s, P["administrativeLevel"], Literal(p.level)),
+        ]
+        out += [Triple(s, P["alternateName"], Literal(n)) for n in p.alt_names]
+        if p.country:
+            out.append(Triple(s, P["country"], self.thing("place", p.country)))
+        if p.subdivision:
+            out.append(Triple(s, P["subdivisionCode"], Literal(p.subdivision)))
+        if p.iso3166:
+            out.append(Triple(s, P["iso3166Code"], Literal(p.iso3166)))
+        if p.wikidata:
+            out.append(Triple(s, P["sameAs"], NamedNode(v.WIKIDATA + p.wikidata)))
+        if p.geonames:
+            out.append(Triple(s, P["sameAs"], NamedNode(f"{v.GEONAMES}{p.geonames}/")))
+        return out
+
+    def agent(self, a: Agent) -> list[Triple]:
+        P, s = self.P, self.thing("agent", a.id)
+        label = f"{a.honorific} {a.name}" if a.honorific else a.name
+        if a.type == "person":
+            out = [Triple(s, _TYPE, self.C["Person"])]
+        else:
+            out = [
+                Triple(s, _TYPE, self.C["Organization"]),
+                Triple(s, _TYPE, self.C["OrgOrganization"]),
+            ]
+        out += [Triple(s, _LABEL, Literal(label)), Triple(s, P["foafName"], Literal(a.name))]
+        if a.honorific:
+            out.append(Triple(s, P["foafTitle"], Literal(a.honorific)))
+        if a.alt_name:
+            out.append(Triple(s, P["alternateName"], Literal(a.alt_name)))
+        if a.area_served:
+            out.append(Triple(s, P["areaServed"], self.thing("place", a.area_served)))
+        if a.wikidata:
+            out.append(Triple(s, P["sameAs"], NamedNode(v.WIKIDATA + a.wikidata)))
+        if a.homepage:
+            out.append(Triple(s, P["homepage"], NamedNode(a.homepage)))
+        return out
+
+    def programme(self, p: Programme) -> list[Triple]:
+        P, s = self.P, self.thing("programme", p.id)
+        out = [
+            Triple(s, _TYPE, self.C["Programme"]),
+            Triple(s, _LABEL, Literal(p.name, language="en")),
+            Triple(s, P["name"], Literal(p.name, language="en")),
+        ]
+        if p.alt_name:
+            out.append(Triple(s, P["alternateName"], Literal(p.alt_name)))
+        if p.description:
+            out.append(Triple(s, P["description"], Literal(p.description, language="en")))
+        out += [Triple(s, P["associatedWith"], self.thing("agent", x)) for x in p.operated_by]
+        out += [Triple(s, P["funder"], self.thing("agent", x)) for x in p.funders]
+        if p.start:
+            out.append(Triple(s, P["startDate"], self.date(p.start)))
+        if p.end:
+            out.append(Triple(s, P["endDate"], self.date(p.end)))
+        if p.homepage:
+            out.append(Triple(s, P["homepage"], NamedNode(p.homepage)))
+        return out
+
+    def concept(self, c: Concept) -> list[Triple]:
+        P, s, scheme = self.P, self.thing(c.scheme, c.id), self.scheme(c.scheme)
+        label = Literal(c.label, language="en")
+        out = [
+            Triple(s, _TYPE, self.C["Concept"]),
+            Triple(s, _LABEL, label),
+            Triple(s, P["prefLabel"], label),
+            Triple(s, P["inScheme"], scheme),
+            Triple(s, P["topConceptOf"], scheme),
+            Triple(scheme, P["hasTopConcept"], s),
+        ]
+        if c.notation:
+            out.append(Triple(s, P["notation"], Literal(c.notation)))
+        if c.alt_label:
+            out.append(Triple(s, P["altLabel"], Literal(c.alt_label, language="en")))
+        out += [Triple(s, P["altLabel"], Literal(x, language="en")) for x in c.source_labels]
+        if c.definition:
+            out.append(Triple(s, P["definition"], Literal(c.definition, language="en")))
+        out += [Triple(s, P["seeAlso"], NamedNode(url)) for url in c.see_also]
+        return out
+
+    def schemes(self, kinds: Iterable[str]) -> list[Triple]:
+        out = []
+        for kind in sorted(set(kinds)):
+            s = self.scheme(kind)
+            label = Literal(SCHEME_LABELS[kind], language="en")
+            out += [
+                Triple(s, _TYPE, self.C["ConceptScheme"]),
+                Triple(s, _LABEL, label),
+                Triple(s, self.P["prefLabel"], label),
+            ]
+        return out
+
+    def listing(self, lst: Listing) -> list[Triple]:
+        P, s = self.P, self.thing("listing", lst.id)
+        out = [
+            Triple(s, _TYPE, self.C["Document"]),
+            Triple(s, _LABEL, Literal(lst.title, language="en")),
+            Triple(s, P["title"], Literal(lst.title, language="en")),
+        ]
+        if lst.goal:
+            out.append(Triple(s, P["subject"], NamedNode(v.sdg_goal(int(lst.goal)))))
+        if lst.theme:
+            out.append(Triple(s, P["subject"], self.thing("theme", lst.theme)))
+        if lst.url:
+            out.append(Triple(s, P["seeAlso"], NamedNode(lst.url)))
+        return out
+
+    def registries(self, records: Records) -> Iterator[Triple]:
+        """Every registry entry, in a stable order."""
+        for place in sorted(records.places.values(), key=lambda r: r.id):
+            yield from self.place(place)
+        for agent in sorted(records.agents.values(), key=lambda r: r.id):
+            yield from self.agent(agent)
+        for prog in sorted(records.programmes.values(), key=lambda r: r.id):
+            yield from self.programme(prog)
+        yield from self.schemes(c.scheme for c in records.concepts.values())
+        for key in sorted(records.concepts):
+            yield from self.concept(records.concepts[key])
+        for lst in sorted(records.listings.values(), key=lambda r: r.id):
+            yield from self.listing(lst)

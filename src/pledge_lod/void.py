@@ -1,0 +1,243 @@
+"""The dataset's description of itself: VoID with statistics and linksets, and DCAT.
+
+Counts come from SPARQL over the freshly loaded store (Oxigraph answers the GROUP BYs in
+well under a second per million triples), so they always match what is served.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rdflib
+from pyoxigraph import Literal as OxLiteral
+from pyoxigraph import NamedNode as OxNamedNode
+from pyoxigraph import Store, Variable
+from rdflib import RDF, XSD, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
+
+from . import vocab as v
+from .records import DatasetInfo
+from .store import layout
+
+SD = Namespace(v.SD)
+IANA = "https://www.iana.org/assignments/media-types/"
+
+#: External datasets we link to: (key, title, uri space, homepage, link predicate).
+LINK_TARGETS = (
+    ("wikidata", "Wikidata", v.WIKIDATA, "https://www.wikidata.org/", v.OWL + "sameAs"),
+    ("geonames", "GeoNames", v.GEONAMES, "https://www.geonames.org/", v.OWL + "sameAs"),
+    (
+        "un-sdg-kos",
+        "UN SDG Knowledge Organization System",
+        v.SDG,
+        "http://metadata.un.org/sdg",
+        None,
+    ),
+)
+KOS_CITATION = (
+    "Amit Joshi, Luis Gonzalez Morales, Szymon Klarman, and Aaron Helton. 2019. A Knowledge "
+    "Organization System for the United Nations Sustainable Development Goals. New York, NY. "
+    "http://metadata.un.org/sdg"
+)
+
+
+def _select(store: Store, query: str, graph: str, **values: str) -> list[dict[str, object]]:
+    """Run a SELECT over one graph. Oxigraph substitutes only projected variables, so
+    queries that take a value project it too."""
+    subs = {Variable(k): OxLiteral(val) for k, val in values.items()}
+    rows = store.query(query, default_graph=[OxNamedNode(graph)], substitutions=subs or None)
+    return [{str(var.value): row[var] for var in rows.variables} for row in rows]
+
+
+def _int(term: object) -> int:
+    return int(term.value)  # type: ignore[attr-defined]
+
+
+def describe_dataset(
+    store: Store,
+    iris: v.Iris,
+    info: DatasetInfo,
+    graphs: dict[str, str],
+    created: str,
+    dumps_dir: Path,
+) -> str:
+    """VoID + DCAT description of the release, as Turtle."""
+    base = iris.base
+    doc = URIRef(f"{base}/.well-known/void")
+    ds = URIRef(iris.dataset)
+    data_graph = graphs["data"]
+    g = rdflib.Graph()
+    for prefix, ns in (("void", VOID), ("dcat", DCAT), ("dcterms", DCTERMS), ("foaf", FOAF),
+                       ("sd", SD), ("owl", OWL), ("xsd", XSD)):  # fmt: skip
+        g.bind(prefix, ns)
+    g.bind("pl", iris.vocab)
+
+    g.add((doc, RDF.type, VOID.DatasetDescription))
+    g.add((doc, DCTERMS.title, Literal(f"A VoID and DCAT description of {info.title}", lang="en")))
+    g.add((doc, FOAF.primaryTopic, ds))
+
+    g.add((ds, RDF.type, VOID.Dataset))
+    g.add((ds, RDF.type, DCAT.Dataset))
+    g.add((ds, DCTERMS.title, Literal(info.title, lang="en")))
+    g.add((ds, rdflib.RDFS.label, Literal(info.title, lang="en")))
+    if info.description:
+        g.add((ds, DCTERMS.description, Literal(info.description, lang="en")))
+    if info.licence:
+        g.add((ds, DCTERMS.license, URIRef(info.licence)))
+    if info.attribution:
+        g.add((ds, DCTERMS.rights, Literal(info.attribution, lang="en")))
+    publisher = URIRef(f"{base}/.well-known/void#publisher")
+    g.add((ds, DCTERMS.publisher, publisher))
+    g.add((publisher, RDF.type, FOAF.Organization))
+    g.add((publisher, FOAF.name, Literal(info.publisher or info.title)))
+    for kw in info.keywords:
+        g.add((ds, DCAT.keyword, Literal(kw, lang="en")))
+    for src in info.sources:
+        g.add((ds, DCTERMS.source, URIRef(src)))
+    g.add((ds, DCTERMS.modified, Literal(created, datatype=XSD.dateTime)))
+    g.add((ds, FOAF.homepage, URIRef(f"{base}/")))
+    g.add((ds, DCAT.landingPage, URIRef(f"{base}/")))
+    g.add((ds, VOID.sparqlEndpoint, URIRef(iris.sparql)))
+    g.add((ds, VOID.uriSpace, Literal(f"{base}/id/")))
+    g.add((ds, VOID.uriRegexPattern, Literal(f"^{_regex_escape(base)}/id/")))
+    g.add((ds, VOID.rootResource, URIRef(f"{base}/")))
+    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/N-Triples")))
+    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/Turtle")))
+    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/JSON-LD")))
+    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/RDF_XML")))
+    for vocab in (iris.ontology, v.DCTERMS, v.SCHEMA, v.SKOS, v.FOAF, v.ORG, v.PROV, v.OWL):
+        g.add((ds, VOID.vocabulary, URIRef(vocab.rstrip("#"))))
+
+    # Statistics of the data graph.
+    totals = _select(
+        store,
+        "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) "
+        "(COUNT(DISTINCT ?p) AS ?properties) (COUNT(DISTINCT ?o) AS ?objects) "
+        "WHERE { ?s ?p ?o }",
+        data_graph,
+    )[0]
+    g.add((ds, VOID.triples, Literal(_int(totals["triples"]))))
+    g.add((ds, VOID.distinctSubjects, Literal(_int(totals["subjects"]))))
+    g.add((ds, VOID.properties, Literal(_int(totals["properties"]))))
+    g.add((ds, VOID.distinctObjects, Literal(_int(totals["objects"]))))
+    classes = _select(
+        store,
+        "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } "
+        "GROUP BY ?class ORDER BY ?class",
+        data_graph,
+    )
+    g.add((ds, VOID.classes, Literal(len(classes))))
+    entities = _select(
+        store,
+        "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class }",
+        data_graph,
+    )[0]
+    g.add((ds, VOID.entities, Literal(_int(entities["n"]))))
+    for n, row in enumerate(classes, 1):
+        part = URIRef(f"{base}/.well-known/void#class-{n}")
+        g.add((ds, VOID.classPartition, part))
+        g.add((part, VOID["class"], URIRef(row["class"].value)))  # type: ignore[attr-defined]
+        g.add((part, VOID.entities, Literal(_int(row["n"]))))
+    properties = _select(
+        store,
+        "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p",
+        data_graph,
+    )
+    for n, row in enumerate(properties, 1):
+        part = URIRef(f"{base}/.well-known/void#property-{n}")
+        g.add((ds, VOID.propertyPartition, part))
+        g.add((part, VOID.property, URIRef(row["p"].value)))  # type: ignore[attr-defined]
+        g.add((part, VOID.triples, Literal(_int(row["n"]))))
+
+    # Example resources: the first pledge and the first place, by IRI.
+    for kind in ("pledge", "place"):
+        rows = _select(
+            store,
+            "SELECT ?prefix ?s WHERE { ?s ?p ?o FILTER(STRSTARTS(STR(?s), ?prefix)) } "
+            "ORDER BY ?s LIMIT 1",
+            data_graph,
+            prefix=f"{base}/id/{kind}/",
+        )
+        if rows:
+            g.add((ds, VOID.exampleResource, URIRef(rows[0]["s"].value)))  # type: ignore[attr-defined]
+
+    # Linksets to Wikidata, GeoNames and the UN SDG KOS.
+    for key, title, space, homepage, predicate in LINK_TARGETS:
+        target = URIRef(f"{base}/.well-known/void#{key}")
+        g.add((target, RDF.type, VOID.Dataset))
+        g.add((target, DCTERMS.title, Literal(title, lang="en")))
+        g.add((target, VOID.uriSpace, Literal(space)))
+        g.add((target, FOAF.homepage, URIRef(homepage)))
+        if key == "un-sdg-kos":
+            g.add((target, DCTERMS.bibliographicCitation, Literal(KOS_CITATION)))
+            g.add((target, VOID.sparqlEndpoint, URIRef(iris.sparql)))
+        rows = _select(
+            store,
+            "SELECT ?space ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
+            "FILTER(isIRI(?o) && STRSTARTS(STR(?o), ?space)) } GROUP BY ?space ?p ORDER BY ?p",
+            data_graph,
+            space=space,
+        )
+        for row in rows:
+            pred = row["p"].value  # type: ignore[attr-defined]
+            if predicate and pred != predicate:
+                continue
+            local = pred.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            linkset = URIRef(f"{base}/.well-known/void#linkset-{key}-{local}")
+            g.add((ds, VOID.subset, linkset))
+            g.add((linkset, RDF.type, VOID.Linkset))
+            g.add((linkset, VOID.subjectsTarget, ds))
+            g.add((linkset, VOID.objectsTarget, target))
+            g.add((linkset, VOID.linkPredicate, URIRef(pred)))
+            g.add((linkset, VOID.triples, Literal(_int(row["n"]))))
+
+    # Distributions: the dumps and the SPARQL service.
+    for key, (name, media) in layout.DUMP_FORMATS.items():
+        for suffix, compress in (("", None), (".gz", "application/gzip")):
+            fname = name + suffix
+            path = dumps_dir / fname
+            url = URIRef(f"{base}/dumps/{fname}")
+            dist = URIRef(f"{base}/.well-known/void#dump-{key}{'-gz' if compress else ''}")
+            g.add((ds, VOID.dataDump, url))
+            g.add((ds, DCAT.distribution, dist))
+            g.add((dist, RDF.type, DCAT.Distribution))
+            g.add(
+                (
+                    dist,
+                    DCTERMS.title,
+                    Literal(f"Dump as {media}{' (gzip)' if compress else ''}", lang="en"),
+                )
+            )
+            g.add((dist, DCAT.downloadURL, url))
+            g.add((dist, DCAT.accessURL, url))
+            g.add((dist, DCAT.mediaType, URIRef(IANA + media)))
+            if compress:
+                g.add((dist, DCAT.compressFormat, URIRef(IANA + compress)))
+            if path.exists():
+                g.add(
+                    (
+                        dist,
+                        DCAT.byteSize,
+                        Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger),
+                    )
+                )
+            if info.licence:
+                g.add((dist, DCTERMS.license, URIRef(info.licence)))
+    service = URIRef(f"{base}/.well-known/void#sparql-service")
+    sparql_dist = URIRef(f"{base}/.well-known/void#sparql")
+    g.add((ds, DCAT.distribution, sparql_dist))
+    g.add((sparql_dist, RDF.type, DCAT.Distribution))
+    g.add((sparql_dist, DCTERMS.title, Literal("SPARQL 1.1 endpoint", lang="en")))
+    g.add((sparql_dist, DCAT.accessURL, URIRef(iris.sparql)))
+    g.add((sparql_dist, DCAT.accessService, service))
+    g.add((service, RDF.type, DCAT.DataService))
+    g.add((service, DCTERMS.title, Literal("SPARQL 1.1 endpoint", lang="en")))
+    g.add((service, DCAT.endpointURL, URIRef(iris.sparql)))
+    g.add((service, DCAT.endpointDescription, URIRef(iris.sparql)))
+    g.add((service, DCAT.servesDataset, ds))
+    g.add((service, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
+    return g.serialize(format="turtle")
+
+
+def _regex_escape(text: str) -> str:
+    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
