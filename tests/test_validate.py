@@ -48,8 +48,8 @@ CASES = [
         edit(STRASENI, "submitter: anqi-zhang\nsubmitter_verified: true\n", ""),
         STRASENI,
         "municipality-of-straseni",
-        "submitter",
-        "submitter",
+        "submitter_verified",
+        "write `submitter:`",
     ),
     (
         "verified submission without a submitter",

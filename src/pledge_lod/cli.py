@@ -40,7 +40,7 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .release import check
 
-    result = check(_settings(args), progress=_quiet if args.quiet else _stderr)
+    result = check(_settings(args), progress=_quiet if args.quiet else _stderr, engine=args.engine)
     _print_problems(result.problems)
     if result.errors:
         print(
@@ -89,6 +89,55 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if missing or report.exit_code else 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import synthesize
+
+    settings = _settings(args)
+    if args.pledges < 0:
+        print("pledge-lod synth: --pledges must be 0 or more", file=sys.stderr)
+        return 2
+    report = synthesize(settings.data_dir, args.out, args.pledges, args.seed)
+    print(
+        f"wrote {report.pledges} pledges in {report.files} files, {report.places} places and "
+        f"{report.agents} agents to {report.out}"
+    )
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from .sparql.command import main as query_main
+
+    settings = _settings(args)
+    if args.timeout is not None:
+        settings = settings.with_overrides(query_timeout_s=args.timeout)
+    return query_main(settings, args.query, args.endpoint, args.format)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(_settings(args), dev=args.dev, base_given=args.base is not None)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .publish import PublishError, Target, run
+    from .store import ReleaseError, StoreError
+
+    settings = _settings(args)
+    try:
+        target = Target.resolve(settings, args.to, args.user, args.password, args.update_url,
+                                args.gsp_url, args.timeout)
+        result = run(settings, target, release_dir=args.release, keep=args.keep,
+                     rollback=args.rollback, chunk=args.chunk,
+                     progress=_quiet if args.quiet else _stderr)
+    except (PublishError, StoreError, ReleaseError) as exc:
+        print(f"pledge-lod publish: {exc}", file=sys.stderr)
+        return 1
+    print(f"release {result.release}: {result.action} on {target.query_url}"
+          + (f" (previous: {result.previous})" if result.previous else ""))
+    return 0
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -108,6 +157,12 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check the YAML sources against the shapes; write nothing")
     _common(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument(
+        "--engine",
+        choices=("sparql", "pyshacl"),
+        default="sparql",
+        help="sparql: shapes compiled to SPARQL on Oxigraph (fast); pyshacl: the reference",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("build", help="validate and write a new release, then make it current")
@@ -128,6 +183,52 @@ def make_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace curated records' title, summary and submitter"
     )
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("synth", help="write synthetic pledges in the curated YAML form")
+    _common(p)
+    p.add_argument("--pledges", type=int, required=True, help="how many pledges")
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    p.add_argument("--out", type=Path, required=True, help="data folder to write (replaced)")
+    p.set_defaults(func=cmd_synth)
+    p = sub.add_parser("query", help="run a SPARQL query on the release or on any endpoint")
+    _common(p)
+    p.add_argument("query", metavar="QUERY", help="the query text, @FILE, or - for stdin")
+    p.add_argument("--endpoint", metavar="URL", help="query this SPARQL endpoint instead")
+    p.add_argument("--format", default="table", help="table (default), json, xml, csv, tsv, "
+                   "ttl, nt, rdf or jsonld",
+                   choices=["table", "json", "xml", "csv", "tsv", "ttl", "nt", "rdf", "jsonld"])
+    p.add_argument("--timeout", type=float, help="time limit in seconds (default: the setting)")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("serve", help="serve the current release: Linked Data, pages, SPARQL")
+    _common(p)
+    p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default: 8080)")
+    p.add_argument("--workers", type=int, help="gunicorn worker processes (default: 2)")
+    p.add_argument("--threads", type=int, help="threads per worker (default: 8)")
+    p.add_argument("--dev", action="store_true", help="Flask's development server, not gunicorn")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("publish", help="push the current release to an external SPARQL store "
+                       "and switch to it (or --rollback)")
+    _common(p)
+    p.add_argument("--to", metavar="URL", help="the store's SPARQL query URL, e.g. "
+                   "http://HOST:8890/sparql (default: PLEDGE_LOD_REMOTE_QUERY_URL)")
+    p.add_argument("--user", help="user allowed to write (default: PLEDGE_LOD_REMOTE_USER)")
+    p.add_argument("--password", help="its password (default: PLEDGE_LOD_REMOTE_PASSWORD)")
+    p.add_argument("--release", type=Path, metavar="DIR",
+                   help="the release folder to publish (default: the current release)")
+    p.add_argument("--keep", type=int, default=1,
+                   help="earlier releases kept on the store for rollback (default: 1)")
+    p.add_argument("--rollback", action="store_true",
+                   help="switch back to the previous release instead of publishing")
+    p.add_argument("--update-url", help="SPARQL update URL (default: derived from --to)")
+    p.add_argument("--gsp-url", help="Graph Store Protocol URL (default: derived from --to)")
+    p.add_argument("--chunk", type=int, default=50_000, help="triples per upload (default: "
+                   "%(default)s)")
+    p.add_argument("--timeout", type=float, help="seconds per request (default: 300)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_publish)
     return parser
 
 

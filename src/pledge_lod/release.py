@@ -18,20 +18,18 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from pyoxigraph import (
-    Literal,
     NamedNode,
     Quad,
     RdfFormat,
     Store,
     Triple,
-    Variable,
     parse,
     serialize,
 )
@@ -43,7 +41,15 @@ from .mapping import Mapper
 from .records import Problem, Records
 from .sources import iter_pledges, load_registries
 from .store import layout
-from .validate import Schema, SchemaError, Validator, context_triples, schema_problems
+from .validate import (
+    Schema,
+    SchemaError,
+    locate,
+    pyshacl_violations,
+    report_turtle,
+    schema_problems,
+    sparql_violations,
+)
 from .void import describe_dataset
 
 Progress = Callable[[str], None]
@@ -99,73 +105,82 @@ def _kos_types(kos: list[Triple]) -> list[Triple]:
 
 
 class _Pipeline:
-    """Loads, maps and validates; shared by ``validate`` (no writes) and ``build``."""
+    """Loads, maps, stores and validates; shared by ``validate`` and ``build``.
 
-    def __init__(self, settings: Settings, progress: Progress):
+    Pledges stream from the sources through the mapping into an N-Triples file; the file
+    is bulk-loaded into an Oxigraph store, on which the compiled SHACL checks run.
+    """
+
+    def __init__(self, settings: Settings, progress: Progress, engine: str = "sparql"):
         self.settings = settings
+        self.engine = engine
         self.iris = v.Iris(settings.base)
         self.timer = _Timer(progress)
         self.result = BuildResult()
         self.mapper = Mapper(self.iris)
+        self.graphs = {
+            n: self.iris.graph(n) for n in ("data", "ontology", "shapes", "sdg-kos", "void")
+        }
 
-    def run(self, nt_out: Path | None) -> tuple[Records, Schema, list[Triple]] | None:
+    def run(
+        self, nt_path: Path, store_path: Path
+    ) -> tuple[Records, Schema, list[Triple], Store] | None:
         s, problems = self.settings, self.result.problems
         self.timer.stage(f"reading registries from {s.data_dir}")
         records = load_registries(s.data_dir, problems)
         try:
             schema = Schema.load(s.ontology_dir, s.shapes_dir, self.iris)
         except SchemaError as exc:
-            problems.append(
-                Problem(str(exc).split(":", 1)[0], "-", "-", str(exc).split(": ", 1)[-1])
-            )
+            file, _, message = str(exc).partition(": ")
+            problems.append(Problem(file, "-", "-", message))
             return None
         kos = load_kos(s.data_dir)
         if not kos:
             problems.append(Problem(f"data/{KOS_DIR}", "-", "-", "the UN SDG KOS is missing"))
-        registry = list(self.mapper.registries(records))
         located = records.files()
-        validator = Validator(schema, self.iris, located, self.mapper.field_of, s.validation_jobs)
-        kos_types = _kos_types(kos)
-        kos_nt = serialize(kos_types, format=RdfFormat.N_TRIPLES).decode()
-        validator.validate_registries(
-            serialize(registry, format=RdfFormat.N_TRIPLES).decode(), kos_nt
-        )
-        self.timer.stage(f"registries: {len(registry)} triples checked")
-
         used_terms: set[str] = set()
-        out = nt_out.open("wb") if nt_out else None
-        try:
-            if out:
-                serialize(registry, out, RdfFormat.N_TRIPLES)
-            context = context_triples(registry, kos_types)
-            chunks = self._chunks(records, located, used_terms, out)
-            validator.validate_chunks(context, chunks)
-        finally:
-            if out:
-                out.close()
-        for t in registry:
-            _note_terms(t, self.iris.vocab, used_terms)
-        problems.extend(validator.problems)
-        problems.extend(schema_problems(schema, used_terms, self.iris))
-        self.validator = validator
+        with nt_path.open("wb") as out:
+            registry = list(self.mapper.registries(records))
+            serialize(registry, out, RdfFormat.N_TRIPLES)
+            for t in registry:
+                _note_terms(t, self.iris.vocab, used_terms)
+            self._map_pledges(located, used_terms, out)
         self.timer.stage(
-            f"pledges: {self.result.pledges} mapped and validated"
+            f"pledges: {self.result.pledges} mapped"
             + (f", {self.result.drafts} drafts left out" if self.result.drafts else "")
         )
-        return records, schema, kos
 
-    def _chunks(
-        self,
-        records: Records,
-        located: dict[str, tuple[str, str]],
-        used_terms: set[str],
-        out,
-    ) -> Iterator[tuple[str, list[str]]]:
-        size = max(1, self.settings.validation_chunk)
+        store = Store(str(store_path))
+        store.bulk_load(
+            path=str(nt_path), format=RdfFormat.N_TRIPLES, to_graph=NamedNode(self.graphs["data"])
+        )
+        kos_graph = NamedNode(self.graphs["sdg-kos"])
+        store.bulk_extend(Quad(t.subject, t.predicate, t.object, kos_graph) for t in kos)
+        self.timer.stage("store loaded")
+
+        # The shapes see the data plus the types of the UN's goals and targets (not the
+        # whole KOS, whose concepts are not ours to hold to our shapes).
+        context = NamedNode(self.iris.graph("validation-context"))
+        store.bulk_extend(Quad(t.subject, t.predicate, t.object, context) for t in _kos_types(kos))
+        jobs = s.validation_jobs or os.cpu_count() or 1
+        if self.engine == "pyshacl":
+            data = nt_path.read_text(encoding="utf-8")
+            data += serialize(_kos_types(kos), format=RdfFormat.N_TRIPLES).decode()
+            violations = pyshacl_violations(data, schema)
+        else:
+            violations = sparql_violations(
+                store, schema, [self.graphs["data"], context.value], jobs
+            )
+        store.remove_graph(context)
+        problems.extend(locate(violations, located, self.iris))
+        problems.extend(schema_problems(schema, used_terms))
+        self.timer.stage(f"validated: {len(violations)} violations of the shapes")
+        return records, schema, kos, store
+
+    def _map_pledges(self, located: dict[str, tuple[str, str]], used_terms: set[str], out) -> None:
         seen: dict[str, str] = {}
-        batch: list[Triple] = []
-        focus: list[str] = []
         problems = self.result.problems
+        batch: list[Triple] = []
         for pledge in iter_pledges(self.settings.data_dir, problems):
             if pledge.is_draft:
                 self.result.drafts += 1
@@ -180,40 +195,38 @@ class _Pipeline:
             triples = self.mapper.pledge(pledge, problems)
             if not triples:
                 continue
-            if self.result.pledges < 64 or self.result.pledges % 1000 == 0:
+            if self.result.pledges < 64:
                 for t in triples:
                     _note_terms(t, self.iris.vocab, used_terms)
             self.result.pledges += 1
             batch.extend(triples)
-            focus.append(triples[0].subject.value)
-            if len(focus) >= size:
-                yield self._emit(batch, out), focus
-                batch, focus = [], []
-                if self.result.pledges % (size * 10) == 0:
+            if len(batch) >= 50_000:
+                serialize(batch, out, RdfFormat.N_TRIPLES)
+                batch = []
+                if self.result.pledges % 100_000 < 4000:
                     self.timer.stage(f"pledges: {self.result.pledges} mapped")
-        if focus:
-            yield self._emit(batch, out), focus
-
-    @staticmethod
-    def _emit(batch: list[Triple], out) -> str:
-        data = serialize(batch, format=RdfFormat.N_TRIPLES)
-        if out:
-            out.write(data)
-        return data.decode()
+        serialize(batch, out, RdfFormat.N_TRIPLES)
 
 
 def _note_terms(t: Triple, vocab: str, used: set[str]) -> None:
+    """Remember which project terms the data uses, to check the ontology defines them."""
     if t.predicate.value.startswith(vocab):
         used.add(t.predicate.value)
     if t.predicate.value == v.RDF_TYPE and t.object.value.startswith(vocab):
         used.add(t.object.value)
 
 
-def check(settings: Settings, progress: Progress = stderr_progress) -> BuildResult:
-    """Everything ``build`` checks, writing nothing."""
-    pipeline = _Pipeline(settings, progress)
-    pipeline.run(None)
-    return pipeline.result
+def check(
+    settings: Settings, progress: Progress = stderr_progress, engine: str = "sparql"
+) -> BuildResult:
+    """Everything ``build`` checks, writing nothing. ``engine="pyshacl"`` validates with
+    one whole-graph pyshacl run, the reference the compiled engine is held to."""
+    with tempfile.TemporaryDirectory(prefix="pledge-lod-check-") as tmp:
+        pipeline = _Pipeline(settings, progress, engine)
+        ran = pipeline.run(Path(tmp) / "data.nt", Path(tmp) / "store")
+        if ran is not None:
+            del ran  # close the store before its folder goes
+        return pipeline.result
 
 
 def build(
@@ -226,13 +239,16 @@ def build(
     try:
         pipeline = _Pipeline(settings, progress)
         data_nt = work / "data.nt"
-        ran = pipeline.run(data_nt)
+        stage_dir = work / "release"
+        stage_dir.mkdir()
+        ran = pipeline.run(data_nt, stage_dir / layout.STORE_DIR)
         result = pipeline.result
         if ran is None or not result.ok:
             pipeline.timer.stage(f"build failed: {len(result.errors)} problems; nothing published")
             return result
-        records, schema, kos = ran
-        info = _assemble(settings, pipeline, records, schema, kos, data_nt, work)
+        records, schema, kos, store = ran
+        del ran
+        info = _assemble(settings, pipeline, records, schema, kos, store, data_nt, stage_dir)
         result.release = info
         if switch:
             layout.switch_current(releases, info.id)
@@ -250,14 +266,13 @@ def _assemble(
     records: Records,
     schema: Schema,
     kos: list[Triple],
+    store: Store,
     data_nt: Path,
-    work: Path,
+    stage_dir: Path,
 ) -> layout.ReleaseInfo:
-    iris, timer = pipeline.iris, pipeline.timer
-    stage_dir = work / "release"
+    iris, timer, graphs = pipeline.iris, pipeline.timer, pipeline.graphs
     dumps = stage_dir / layout.DUMPS_DIR
     dumps.mkdir(parents=True)
-    graphs = {name: iris.graph(name) for name in ("data", "ontology", "shapes", "sdg-kos", "void")}
 
     # Dumps: N-Triples as mapped (deterministic order, grouped by subject), the others
     # serialised from it by Oxigraph.
@@ -272,19 +287,12 @@ def _assemble(
         _gzip(dumps / layout.DUMP_FORMATS[key][0])
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
-    store = Store(str(stage_dir / layout.STORE_DIR))
-    store.bulk_load(
-        path=str(nt_path), format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs["data"])
-    )
-    for name, text in (("ontology", schema.ontology_ttl), ("shapes", schema.shapes_ttl)):
+    for name, text in (("ontology", schema.ontology_nt), ("shapes", schema.shapes_nt)):
         store.bulk_load(text, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs[name]))
-    kos_graph = NamedNode(graphs["sdg-kos"])
-    store.bulk_extend(Quad(t.subject, t.predicate, t.object, kos_graph) for t in kos)
-    timer.stage("store loaded")
 
     digest = hashlib.sha256()
     digest.update(iris.base.encode())
-    digest.update(schema.digest().encode())
+    digest.update(schema.source_digest.encode())
     with nt_path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
@@ -294,9 +302,8 @@ def _assemble(
     void_ttl = describe_dataset(store, iris, records.dataset, graphs, created, dumps)
     (stage_dir / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
-    (stage_dir / layout.REPORT_FILE).write_text(
-        pipeline.validator.report_turtle(), encoding="utf-8"
-    )
+    report = report_turtle(pipeline.result.problems, iris)
+    (stage_dir / layout.REPORT_FILE).write_text(report, encoding="utf-8")
     sitemaps = _write_sitemaps(store, iris, graphs["data"], stage_dir)
     store.optimize()
     store.flush()
@@ -376,18 +383,18 @@ def _sha256(path: Path) -> str:
 def _write_sitemaps(store: Store, iris: v.Iris, data_graph: str, folder: Path) -> list[str]:
     """sitemap.xml (an index when there are more than 50,000 documents)."""
     thing_prefix = iris.base + "/id/"
-    query = (
-        "SELECT DISTINCT ?prefix ?s WHERE { ?s ?p ?o FILTER(STRSTARTS(STR(?s), ?prefix)) } "
-        "ORDER BY ?s"
-    )
+    # DISTINCT subjects, filtered and sorted here: a string FILTER per triple in SPARQL
+    # costs minutes at a million pledges.
     rows = store.query(
-        query,
-        default_graph=[NamedNode(data_graph)],
-        substitutions={Variable("prefix"): Literal(thing_prefix)},
+        "SELECT DISTINCT ?s WHERE { ?s ?p ?o }", default_graph=[NamedNode(data_graph)]
+    )
+    subjects = sorted(
+        s.value
+        for row in rows
+        if isinstance(s := row["s"], NamedNode) and s.value.startswith(thing_prefix)
     )
     urls = [f"{iris.base}/"]
-    for row in rows:
-        urls.append(iris.base + "/doc/" + row["s"].value[len(thing_prefix) :])
+    urls += [iris.base + "/doc/" + s[len(thing_prefix) :] for s in subjects]
     parts = [urls[i : i + SITEMAP_LIMIT] for i in range(0, len(urls), SITEMAP_LIMIT)]
     names = []
     if len(parts) == 1:
@@ -433,4 +440,3 @@ def _prune(releases: Path, keep: str) -> None:
     for old in candidates[KEEP_RELEASES:]:
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True)
-

@@ -61,8 +61,12 @@ def current_path(releases_dir: Path) -> Path:
     return releases_dir / CURRENT
 
 
-def read_release(path: Path) -> ReleaseInfo:
-    """Read and check a release directory's manifest."""
+def read_release(path: Path, require_store: bool = True) -> ReleaseInfo:
+    """Read and check a release directory's manifest.
+
+    ``require_store=False`` is for the remote backend, whose app servers hold a copy of
+    the release's files (dumps, VoID, sitemap) without its embedded store.
+    """
     manifest = path / MANIFEST
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
@@ -79,7 +83,7 @@ def read_release(path: Path) -> ReleaseInfo:
             f"{FORMAT_VERSION}; rebuild it with `pledge-lod build`"
         )
     missing = [name for name in data.get("files", {}) if not (path / name).exists()]
-    if not (path / STORE_DIR).is_dir():
+    if require_store and not (path / STORE_DIR).is_dir():
         missing.append(STORE_DIR + "/")
     if missing:
         raise ReleaseError(

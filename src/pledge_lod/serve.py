@@ -1,0 +1,123 @@
+"""``pledge-lod serve``: gunicorn in production, the Flask server with ``--dev``.
+
+Before anything listens, the release is checked in this process: no release, a damaged
+one, or a base that differs from the one it was built for is a one-line message and exit
+code 1, not a traceback from every worker. Workers then open the store themselves
+(``preload_app=False``): each has its own read-only Oxigraph handle and caches.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from .config import Settings
+from .store import ReleaseError, StoreUnavailable
+from .store.layout import read_current
+
+
+class ServeError(Exception):
+    """Why the server cannot start; the message is for the person running it."""
+
+
+def check_release(settings: Settings, base_given: bool) -> str:
+    """The base of the release that will be served; ServeError if it cannot be."""
+    if settings.backend != "oxigraph":
+        return settings.base
+    try:
+        release = read_current(settings.releases_dir)
+    except ReleaseError as exc:
+        raise ServeError(str(exc)) from exc
+    if base_given and release.base.rstrip("/") != settings.base.rstrip("/"):
+        raise ServeError(
+            f"the release in {settings.releases_dir} was built for base {release.base}, not "
+            f"{settings.base}: rebuild it with `pledge-lod build --base {settings.base} "
+            f"--releases {settings.releases_dir}` or drop --base"
+        )
+    try:  # open it once, read-only, the way every worker will
+        from .store import open_store
+
+        open_store(settings).close()
+    except (ReleaseError, StoreUnavailable, OSError) as exc:
+        raise ServeError(str(exc)) from exc
+    return release.base
+
+
+def _app_factory(settings: Settings):  # pragma: no cover - runs inside workers
+    from .web import create_app
+
+    return create_app(settings)
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gthread workers: each worker serves ``threads`` requests at once from one store
+    handle and one cache. ``timeout`` is the silent-worker limit (gthread heartbeats
+    while requests run); requests themselves are bounded by the store's limits."""
+    options: dict[str, Any] = {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": max(1, settings.workers),
+        "worker_class": "gthread",
+        "threads": max(1, settings.threads),
+        "timeout": 60,
+        "graceful_timeout": 15,
+        "keepalive": 5,
+        "preload_app": False,
+        "limit_request_line": min(8190, max(1024, settings.max_url_bytes + 512)),
+        "limit_request_fields": 100,
+        "limit_request_field_size": 8190,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "pledge-lod",
+        "control_socket_disable": True,
+    }
+    if os.path.isdir("/dev/shm"):
+        options["worker_tmp_dir"] = "/dev/shm"
+    return options
+
+
+def run_gunicorn(settings: Settings) -> None:  # pragma: no cover - exercised by live tests
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):
+        def __init__(self, options: dict[str, Any]):
+            self.options = options
+            super().__init__()
+
+        def load_config(self) -> None:
+            for key, value in self.options.items():
+                if key in self.cfg.settings and value is not None:
+                    self.cfg.set(key.lower(), value)
+
+        def load(self):
+            return _app_factory(settings)
+
+    Application(gunicorn_options(settings)).run()
+
+
+def run_dev(settings: Settings) -> None:  # pragma: no cover - interactive
+    from .web import create_app
+
+    app = create_app(settings)
+    app.run(host=settings.host, port=settings.port, threaded=True, debug=False, use_reloader=False)
+
+
+def serve(settings: Settings, *, dev: bool = False, base_given: bool = False) -> int:
+    """Check the release, then serve until interrupted. Returns the exit code."""
+    try:
+        base = check_release(settings, base_given)
+    except ServeError as exc:
+        print(f"pledge-lod serve: {exc}", file=sys.stderr)
+        return 1
+    where = f"http://{settings.host}:{settings.port}/"
+    print(
+        f"serving {base}/ on {where} ({'Flask dev server' if dev else 'gunicorn'})",
+        file=sys.stderr,
+        flush=True,
+    )
+    if dev:
+        run_dev(settings)
+    else:
+        run_gunicorn(settings)
+    return 0

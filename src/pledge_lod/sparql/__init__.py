@@ -1,0 +1,26 @@
+"""The SPARQL 1.1 Protocol endpoint: ``/sparql`` (and ``/sparql/``).
+
+``create_blueprint`` is the one entry point the web app uses. The heavy parts (Flask
+views, the query process pool) are imported lazily so that the query worker processes,
+which import :mod:`pledge_lod.sparql.worker`, stay small and start fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+    from ..config import Settings
+    from ..store import Store
+
+
+def create_blueprint(settings: Settings, store: Store) -> Blueprint:
+    """The endpoint's blueprint, bound to ``settings`` and ``store``; register it at the root."""
+    from .endpoint import build_blueprint
+
+    return build_blueprint(settings, store)
+
+
+__all__ = ["create_blueprint"]

@@ -1,0 +1,163 @@
+"""What the document about one resource holds.
+
+* the resource's own triples (from the data graph);
+* the types and English (or untagged) labels of everything it links to, so that a
+  client can show names without one request per link;
+* the links back to it, bounded by ``settings.backlink_limit`` - pledges first, then
+  other resources (the places in a country, the programmes an agent runs) - and, for
+  kinds that have a listing, the listing's URL and total as ``rdfs:seeAlso``;
+* for UN SDG goals and targets it links to, ``rdfs:seeAlso`` our listing about them;
+* the document's own metadata: ``foaf:primaryTopic``, ``dcterms:isPartOf`` the dataset,
+  the licence and when it was last modified (the release's creation).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from pyoxigraph import Literal, NamedNode, Triple
+
+from .. import vocab as v
+from ..store import Snapshot
+from .listings import FACETS, KIND_FACET, SLUG_RE, index, sdg_listing
+from .serialize import ordered
+from .site import ReleaseData
+
+MAX_SLUG = 200
+
+_TYPE = NamedNode(v.RDF_TYPE)
+_LABEL = NamedNode(v.RDFS_LABEL)
+_SEE_ALSO = NamedNode(v.RDFS + "seeAlso")
+
+
+def valid_slug(slug: str) -> bool:
+    return len(slug) <= MAX_SLUG and bool(SLUG_RE.match(slug))
+
+
+@dataclass
+class Backlinks:
+    """Subjects that link to the resource by one predicate (bounded)."""
+
+    predicate: str
+    subjects: list[tuple[str, Literal | None]]
+    pledges: bool
+
+
+@dataclass
+class Description:
+    kind: str
+    slug: str
+    thing: str
+    doc: str
+    triples: list[Triple]
+    backlinks: list[Backlinks]
+    truncated: bool
+    listing: str | None  # path of the paged listing of its pledges
+    listing_total: int | None
+
+
+def _group_back(rows: list[dict], limit: int, pledges: bool) -> tuple[list[Backlinks], bool]:
+    """Rows (s, p, l), in any order -> per predicate, at most ``limit`` subjects overall
+    (the first ``limit`` by IRI among those the rows hold)."""
+    subjects: OrderedDict[str, None] = OrderedDict()
+    truncated = False
+    groups: OrderedDict[str, OrderedDict[str, Literal | None]] = OrderedDict()
+    for row in sorted(rows, key=lambda r: (r["s"].value, r["p"].value)):
+        s = row["s"].value
+        if s not in subjects:
+            if len(subjects) >= limit:
+                truncated = True
+                continue
+            subjects[s] = None
+        label = row.get("l")
+        groups.setdefault(row["p"].value, OrderedDict())
+        if groups[row["p"].value].get(s) is None:
+            groups[row["p"].value][s] = label if isinstance(label, Literal) else None
+    out = [Backlinks(p, list(members.items()), pledges) for p, members in groups.items()]
+    return out, truncated
+
+
+def describe(
+    snap: Snapshot, rd: ReleaseData, kind: str, slug: str, limit: int, page_size: int
+) -> Description | None:
+    """The document about ``/id/{kind}/{slug}``, or None if there is no such resource."""
+    thing = rd.iris.thing(kind, slug)
+    this = NamedNode(thing)
+    q = rd.queries
+    own = snap.construct(q.own, {"this": this})
+    if not own:
+        return None
+    triples: list[Triple] = list(own)
+    linked = snap.construct(q.linked, {"this": this})
+    triples.extend(linked)
+
+    # Links back. Rows are (subject, predicate) pairs; ask for more rows than subjects
+    # so that a pledge linking by two predicates does not eat the limit.
+    limit = max(1, limit)
+    rows = snap.select(q.back_pledges(limit * 4 + 1), {"this": this}).rows
+    back, truncated = _group_back(rows, limit, pledges=True)
+    if len(rows) > limit * 4:
+        truncated = True
+    rows = snap.select(q.back_others(limit * 4 + 1), {"this": this}).rows
+    others, more = _group_back(rows, limit, pledges=False)
+    truncated = truncated or more or len(rows) > limit * 4
+    pledge_class = NamedNode(rd.iris.term("Pledge"))
+    for group in back + others:
+        p = NamedNode(group.predicate)
+        for s, label in group.subjects:
+            node = NamedNode(s)
+            triples.append(Triple(node, p, this))
+            if group.pledges:
+                triples.append(Triple(node, _TYPE, pledge_class))
+            if label is not None:
+                triples.append(Triple(node, _LABEL, label))
+
+    # Our listings about the UN goals and targets it links to.
+    for t in own:
+        if isinstance(t.object, NamedNode):
+            path = sdg_listing(t.object.value)
+            if path:
+                triples.append(Triple(t.object, _SEE_ALSO, NamedNode(rd.base + path)))
+
+    doc = NamedNode(rd.iris.doc(kind, slug))
+    listing = listing_total = None
+    facet_name = KIND_FACET.get(kind)
+    if facet_name:
+        facet = FACETS[facet_name]
+        listing = facet.path(slug)
+        listing_total = index(snap, rd, facet, thing, page_size).total
+        triples.append(Triple(doc, _SEE_ALSO, NamedNode(rd.base + listing)))
+    triples.extend(document_metadata(rd, doc, this, snap))
+    return Description(
+        kind,
+        slug,
+        thing,
+        doc.value,
+        ordered(triples, thing),
+        back + others,
+        truncated,
+        listing,
+        listing_total,
+    )
+
+
+def document_metadata(
+    rd: ReleaseData, doc: NamedNode, topic: NamedNode, snap: Snapshot
+) -> list[Triple]:
+    """``<doc> a foaf:Document; foaf:primaryTopic <topic>; dcterms:isPartOf <dataset>;
+    dcterms:license ...; dcterms:modified <release created>``."""
+    info = rd.dataset(snap)
+    out = [
+        Triple(doc, _TYPE, NamedNode(v.FOAF + "Document")),
+        Triple(doc, NamedNode(v.FOAF + "primaryTopic"), topic),
+        Triple(doc, NamedNode(v.DCTERMS + "isPartOf"), NamedNode(rd.iris.dataset)),
+        Triple(
+            doc,
+            NamedNode(v.DCTERMS + "modified"),
+            Literal(rd.release.created, datatype=NamedNode(v.XSD + "dateTime")),
+        ),
+    ]
+    if info.licence:
+        out.append(Triple(doc, NamedNode(v.DCTERMS + "license"), NamedNode(info.licence)))
+    return out
