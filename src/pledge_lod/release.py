@@ -18,7 +18,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,10 +38,11 @@ from pyoxigraph import (
 
 from . import __version__
 from . import vocab as v
+from .cache import BuildCache, FileEntry, stat_digest
 from .config import Settings
 from .mapping import Mapper
 from .records import Problem, Records
-from .sources import iter_pledges, load_registries
+from .sources import iter_pledge_files, load_registries, read_pledge_file
 from .store import layout
 from .validate import (
     Schema,
@@ -54,6 +57,7 @@ from .void import describe_dataset
 
 Progress = Callable[[str], None]
 KOS_DIR = "sdg-kos"
+CACHE_FILE = Path(".cache") / "build.sqlite"
 SITEMAP_LIMIT = 50_000
 KEEP_RELEASES = 3
 
@@ -105,10 +109,12 @@ def _kos_types(kos: list[Triple]) -> list[Triple]:
 
 
 class _Pipeline:
-    """Loads, maps, stores and validates; shared by ``validate`` and ``build``.
+    """Loads, maps and validates; shared by ``validate`` and ``build``.
 
-    Pledges stream from the sources through the mapping into an N-Triples file; the file
-    is bulk-loaded into an Oxigraph store, on which the compiled SHACL checks run.
+    Pledges stream from the sources through the mapping into an N-Triples file. Files
+    unchanged since the last run come from the :class:`~.cache.BuildCache`, and when
+    only a few pledges changed, only they are validated (with the registries they link
+    to); otherwise the whole data is loaded into an Oxigraph store and validated there.
     """
 
     def __init__(self, settings: Settings, progress: Progress, engine: str = "sparql"):
@@ -121,91 +127,239 @@ class _Pipeline:
         self.graphs = {
             n: self.iris.graph(n) for n in ("data", "ontology", "shapes", "sdg-kos", "void")
         }
+        self.store: Store | None = None
 
-    def run(
-        self, nt_path: Path, store_path: Path
-    ) -> tuple[Records, Schema, list[Triple], Store] | None:
+    def run(self, nt_path: Path, store_path: Path) -> tuple[Records, Schema, list[Triple]] | None:
         s, problems = self.settings, self.result.problems
         self.timer.stage(f"reading registries from {s.data_dir}")
-        records = load_registries(s.data_dir, problems)
         try:
             schema = Schema.load(s.ontology_dir, s.shapes_dir, self.iris)
         except SchemaError as exc:
             file, _, message = str(exc).partition(": ")
             problems.append(Problem(file, "-", "-", message))
             return None
-        kos = load_kos(s.data_dir)
+        registry_files = sorted(p for p in s.data_dir.glob("*.yaml") if p.is_file())
+        registry_files += sorted((s.data_dir / KOS_DIR).glob("*.ttl"))
+        registry_key = stat_digest(registry_files)
+        context = hashlib.sha256(
+            f"{__version__}|{self.iris.base}|{schema.source_digest}|{registry_key}".encode()
+        ).hexdigest()
+        cache = BuildCache(s.releases_dir / CACHE_FILE, context)
+        try:
+            return self._run(nt_path, store_path, schema, cache, registry_key)
+        finally:
+            cache.close()
+
+    def _run(
+        self, nt_path: Path, store_path: Path, schema: Schema, cache: BuildCache, registry_key: str
+    ) -> tuple[Records, Schema, list[Triple]] | None:
+        s, problems = self.settings, self.result.problems
+        cached = cache.get_registry(registry_key)
+        if cached is None:
+            registry_problems: list[Problem] = []
+            records = load_registries(s.data_dir, registry_problems)
+            kos = load_kos(s.data_dir)
+            registry = list(self.mapper.registries(records))
+            registry_nt = serialize(registry, format=RdfFormat.N_TRIPLES)
+            terms: set[str] = set()
+            for t in registry:
+                _note_terms(t, self.iris.vocab, terms)
+            kos_nt = serialize(kos, format=RdfFormat.N_TRIPLES)
+            cached = (records, registry_problems, registry_nt, kos_nt, terms)
+            cache.put_registry(registry_key, cached)
+        records, registry_problems, registry_nt, kos_nt, used_terms = cached
+        used_terms = set(used_terms)
+        problems.extend(registry_problems)
+        kos = [q.triple for q in parse(kos_nt, format=RdfFormat.N_TRIPLES)]
         if not kos:
             problems.append(Problem(f"data/{KOS_DIR}", "-", "-", "the UN SDG KOS is missing"))
         located = records.files()
-        used_terms: set[str] = set()
         with nt_path.open("wb") as out:
-            registry = list(self.mapper.registries(records))
-            serialize(registry, out, RdfFormat.N_TRIPLES)
-            for t in registry:
-                _note_terms(t, self.iris.vocab, used_terms)
-            self._map_pledges(located, used_terms, out)
+            out.write(registry_nt)
+            pending = self._map_pledges(located, used_terms, out, cache)
         self.timer.stage(
             f"pledges: {self.result.pledges} mapped"
             + (f", {self.result.drafts} drafts left out" if self.result.drafts else "")
         )
 
+        kos_types = serialize(_kos_types(kos), format=RdfFormat.N_TRIPLES)
+        if self.engine == "pyshacl":
+            data = nt_path.read_bytes() + kos_types
+            violations = pyshacl_violations(data.decode("utf-8"), schema)
+            problems.extend(locate(violations, located, self.iris))
+        elif pending.incremental:
+            # Few pledges changed: validate them, with the registries, in a small store.
+            small = Store()
+            small.bulk_load(registry_nt + pending.nt + kos_types, format=RdfFormat.N_TRIPLES)
+            jobs = s.validation_jobs or os.cpu_count() or 1
+            found = locate(sparql_violations(small, schema, None, jobs), located, self.iris)
+            problems.extend(pending.record(found, cache, registry_key))
+            self.timer.stage(f"validated {pending.count} changed pledges and the registries")
+        else:
+            self.store = self._load_store(nt_path, store_path, kos)
+            context = NamedNode(self.iris.graph("validation-context"))
+            self.store.load(kos_types, format=RdfFormat.N_TRIPLES, to_graph=context)
+            jobs = s.validation_jobs or os.cpu_count() or 1
+            graphs = [self.graphs["data"], context.value]
+            found = locate(sparql_violations(self.store, schema, graphs, jobs), located, self.iris)
+            self.store.remove_graph(context)
+            problems.extend(pending.record(found, cache, registry_key))
+            self.timer.stage(f"validated all {self.result.pledges} pledges")
+        problems.extend(pending.cached)
+        problems.extend(schema_problems(schema, used_terms))
+        return records, schema, kos
+
+    def _load_store(self, nt_path: Path, store_path: Path, kos: list[Triple]) -> Store:
         store = Store(str(store_path))
-        store.bulk_load(
-            path=str(nt_path), format=RdfFormat.N_TRIPLES, to_graph=NamedNode(self.graphs["data"])
-        )
+        data = NamedNode(self.graphs["data"])
+        store.bulk_load(path=str(nt_path), format=RdfFormat.N_TRIPLES, to_graph=data)
         kos_graph = NamedNode(self.graphs["sdg-kos"])
         store.bulk_extend(Quad(t.subject, t.predicate, t.object, kos_graph) for t in kos)
         self.timer.stage("store loaded")
+        return store
 
-        # The shapes see the data plus the types of the UN's goals and targets (not the
-        # whole KOS, whose concepts are not ours to hold to our shapes).
-        context = NamedNode(self.iris.graph("validation-context"))
-        store.bulk_extend(Quad(t.subject, t.predicate, t.object, context) for t in _kos_types(kos))
-        jobs = s.validation_jobs or os.cpu_count() or 1
-        if self.engine == "pyshacl":
-            data = nt_path.read_text(encoding="utf-8")
-            data += serialize(_kos_types(kos), format=RdfFormat.N_TRIPLES).decode()
-            violations = pyshacl_violations(data, schema)
-        else:
-            violations = sparql_violations(
-                store, schema, [self.graphs["data"], context.value], jobs
-            )
-        store.remove_graph(context)
-        problems.extend(locate(violations, located, self.iris))
-        problems.extend(schema_problems(schema, used_terms))
-        self.timer.stage(f"validated: {len(violations)} violations of the shapes")
-        return records, schema, kos, store
+    def store_for(self, nt_path: Path, store_path: Path, kos: list[Triple]) -> Store:
+        """The release store: the one validation loaded, or a new one."""
+        if self.store is None:
+            self.store = self._load_store(nt_path, store_path, kos)
+        return self.store
 
-    def _map_pledges(self, located: dict[str, tuple[str, str]], used_terms: set[str], out) -> None:
+    def _map_pledges(
+        self,
+        located: dict[str, tuple[str, str]],
+        used_terms: set[str],
+        out,
+        cache: BuildCache,
+    ) -> _Pending:
+        """Read and map the pledge files, several at a time in worker processes (YAML
+        parsing is the slowest step of a large build), writing N-Triples in file order so
+        that the output is the same whatever the parallelism. Unchanged files come from
+        the cache."""
         seen: dict[str, str] = {}
         problems = self.result.problems
-        batch: list[Triple] = []
-        for pledge in iter_pledges(self.settings.data_dir, problems):
-            if pledge.is_draft:
-                self.result.drafts += 1
-                continue
-            if pledge.id in seen:
-                problems.append(
-                    Problem(pledge.file, pledge.id, "id", f"is also used in {seen[pledge.id]}")
-                )
-                continue
-            seen[pledge.id] = pledge.file
-            located[f"pledge/{pledge.id}"] = (pledge.file, pledge.id)
-            triples = self.mapper.pledge(pledge, problems)
-            if not triples:
-                continue
-            if self.result.pledges < 64:
-                for t in triples:
-                    _note_terms(t, self.iris.vocab, used_terms)
-            self.result.pledges += 1
-            batch.extend(triples)
-            if len(batch) >= 50_000:
-                serialize(batch, out, RdfFormat.N_TRIPLES)
-                batch = []
-                if self.result.pledges % 100_000 < 4000:
+        files = iter_pledge_files(self.settings.data_dir)
+        jobs = min(self.settings.validation_jobs or os.cpu_count() or 1, max(1, len(files) // 4))
+        pending = _Pending()
+        tasks = (
+            (path, self.settings.data_dir, self.iris.base, cache.lookup(path)) for path in files
+        )
+        for path, entry, fresh in _ordered_map(_map_file, tasks, jobs):
+            if fresh:
+                cache.store(path, entry)
+            problems.extend(entry.problems)
+            self.result.drafts += entry.drafts
+            used_terms.update(entry.terms)
+            kept = []
+            for pid, file, nt in entry.pledges:
+                if pid in seen:
+                    problems.append(Problem(file, pid, "id", f"is also used in {seen[pid]}"))
+                    continue
+                seen[pid] = file
+                located[f"pledge/{pid}"] = (file, pid)
+                out.write(nt)
+                kept.append((pid, nt))
+                self.result.pledges += 1
+                if self.result.pledges % 100_000 == 0:
                     self.timer.stage(f"pledges: {self.result.pledges} mapped")
-        serialize(batch, out, RdfFormat.N_TRIPLES)
+            pending.add(path, entry, kept)
+        cache.prune({str(p) for p in files})
+        pending.decide(self.result.pledges)
+        return pending
+
+
+class _Pending:
+    """Which files' pledges need validating, and the violations the others had."""
+
+    INCREMENTAL_SHARE = 0.25  # above this share of changed pledges, validate everything
+
+    def __init__(self) -> None:
+        self.files: dict[str, Path] = {}  # display file -> path, of files to validate
+        self.ids: dict[str, str] = {}  # pledge IRI suffix -> display file
+        self.chunks: list[bytes] = []
+        self.count = 0
+        self.cached: list[Problem] = []
+        self.incremental = False
+
+    def add(self, path: Path, entry: FileEntry, kept: list[tuple[str, bytes]]) -> None:
+        if entry.violations is not None:
+            self.cached.extend(entry.violations)
+            return
+        for pid, nt in kept:
+            self.ids[pid] = str(path)
+            self.chunks.append(nt)
+        self.count += len(kept)
+        self.files[str(path)] = path
+
+    def decide(self, total: int) -> None:
+        self.incremental = total > 0 and self.count <= total * self.INCREMENTAL_SHARE
+        if not self.incremental:  # everything is validated again: drop what was cached
+            self.cached = []
+        self.nt = b"".join(self.chunks) if self.incremental else b""
+        self.chunks = []
+
+    def record(self, found: list[Problem], cache: BuildCache, registry_key: str) -> list[Problem]:
+        """Keep the problems of the validated pledges (and the registries); remember
+        each file's violations in the cache."""
+        by_file: dict[str, list[Problem]] = {f: [] for f in self.files}
+        kept: list[Problem] = []
+        pledge_files = {str(p) for p in self.files.values()}
+        for problem in found:
+            path = self.ids.get(problem.record) if problem.file != "?" else None
+            if self.incremental and path is None and _is_pledge_problem(problem, pledge_files):
+                continue  # a cached file's pledge, already counted from the cache
+            kept.append(problem)
+            if path is not None:
+                by_file.setdefault(path, []).append(problem)
+        for path, violations in by_file.items():
+            cache.set_violations(Path(path), violations)
+        return kept
+
+
+def _is_pledge_problem(problem: Problem, pledge_files: set[str]) -> bool:
+    return "pledges/" in problem.file
+
+
+_MAPPERS: dict[str, Mapper] = {}
+
+
+def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
+    """Read one pledge file and map its records (top level: runs in worker processes).
+    Returns the path, its entry, and whether the entry is new (not from the cache)."""
+    path, data_dir, base, cached = task
+    if cached is not None:
+        return path, cached, False
+    mapper = _MAPPERS.get(base) or _MAPPERS.setdefault(base, Mapper(v.Iris(base)))
+    problems: list[Problem] = []
+    entry = FileEntry([], problems, 0, set())
+    for pledge in read_pledge_file(path, data_dir, problems):
+        if pledge.is_draft:
+            entry.drafts += 1
+            continue
+        triples = mapper.pledge(pledge, problems)
+        if not triples:
+            continue
+        if len(entry.pledges) < 4:
+            for t in triples:
+                _note_terms(t, mapper.iris.vocab, entry.terms)
+        nt = serialize(triples, format=RdfFormat.N_TRIPLES)
+        entry.pledges.append((pledge.id, pledge.file, nt))
+    return path, entry, True
+
+
+def _ordered_map(func, tasks, jobs: int):
+    """Like ``map`` over a process pool, in order, with a bounded number of tasks in
+    flight so that memory stays flat however many files there are."""
+    if jobs <= 1:
+        yield from map(func, tasks)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: deque = deque()
+        for task in tasks:
+            pending.append(pool.submit(func, task))
+            if len(pending) >= jobs * 4:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _note_terms(t: Triple, vocab: str, used: set[str]) -> None:
@@ -223,9 +377,8 @@ def check(
     one whole-graph pyshacl run, the reference the compiled engine is held to."""
     with tempfile.TemporaryDirectory(prefix="pledge-lod-check-") as tmp:
         pipeline = _Pipeline(settings, progress, engine)
-        ran = pipeline.run(Path(tmp) / "data.nt", Path(tmp) / "store")
-        if ran is not None:
-            del ran  # close the store before its folder goes
+        pipeline.run(Path(tmp) / "data.nt", Path(tmp) / "store")
+        pipeline.store = None  # close the store before its folder goes
         return pipeline.result
 
 
@@ -246,9 +399,19 @@ def build(
         if ran is None or not result.ok:
             pipeline.timer.stage(f"build failed: {len(result.errors)} problems; nothing published")
             return result
-        records, schema, kos, store = ran
-        del ran
-        info = _assemble(settings, pipeline, records, schema, kos, store, data_nt, stage_dir)
+        records, schema, kos = ran
+        release_id = _release_id(settings, schema, data_nt)
+        existing = settings.releases_dir / release_id
+        try:
+            info = layout.read_release(existing)
+            pipeline.timer.stage(f"release {release_id} already exists (same input); reusing it")
+        except layout.ReleaseError:
+            shutil.rmtree(existing, ignore_errors=True)  # damaged: make it again
+            store = pipeline.store_for(data_nt, stage_dir / layout.STORE_DIR, kos)
+            pipeline.store = None
+            info = _assemble(
+                settings, pipeline, records, schema, kos, store, data_nt, stage_dir, release_id
+            )
         result.release = info
         if switch:
             layout.switch_current(releases, info.id)
@@ -269,6 +432,7 @@ def _assemble(
     store: Store,
     data_nt: Path,
     stage_dir: Path,
+    release_id: str,
 ) -> layout.ReleaseInfo:
     iris, timer, graphs = pipeline.iris, pipeline.timer, pipeline.graphs
     dumps = stage_dir / layout.DUMPS_DIR
@@ -290,13 +454,6 @@ def _assemble(
     for name, text in (("ontology", schema.ontology_nt), ("shapes", schema.shapes_nt)):
         store.bulk_load(text, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs[name]))
 
-    digest = hashlib.sha256()
-    digest.update(iris.base.encode())
-    digest.update(schema.source_digest.encode())
-    with nt_path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    release_id = digest.hexdigest()[:16]
     created = _created()
 
     void_ttl = describe_dataset(store, iris, records.dataset, graphs, created, dumps)
@@ -340,11 +497,21 @@ def _assemble(
     )
 
     final = settings.releases_dir / release_id
-    if final.exists():
-        timer.stage(f"release {release_id} already exists (same input); reusing it")
-    else:
-        os.replace(stage_dir, final)
+    os.replace(stage_dir, final)
     return layout.read_release(final)
+
+
+def _release_id(settings: Settings, schema: Schema, data_nt: Path) -> str:
+    """A digest of everything a release is made from: the same input, the same id."""
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}|{settings.base.rstrip('/')}|{schema.source_digest}".encode())
+    extra = [settings.data_dir / "dataset.yaml", *sorted((settings.data_dir / KOS_DIR).glob("*"))]
+    for path in [*extra, data_nt]:
+        if path.is_file():
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _created() -> str:

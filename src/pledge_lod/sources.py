@@ -53,20 +53,21 @@ def _no_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 
 def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
-    seen: set[Any] = set()
+    # Compare the key nodes' text before constructing anything: cheap, and enough for
+    # the plain keys YAML records use. A complex key (a list or mapping) is refused.
+    seen: set[tuple[str, str]] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
-        if isinstance(key, (list, dict)):
+        if not isinstance(key_node, yaml.ScalarNode):
             raise yaml.constructor.ConstructorError(
                 None, None, "a key must be a plain value", key_node.start_mark
             )
+        key = (key_node.tag, key_node.value)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
             )
         seen.add(key)
-    loader.flatten_mapping(node)
-    return dict(loader.construct_pairs(node))
+    return loader.construct_mapping(node)  # type: ignore[arg-type]
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _no_timestamp)

@@ -98,12 +98,17 @@ def schema_problems(schema: Schema, data_terms: Iterable[str]) -> list[Problem]:
 
 
 def sparql_violations(
-    store: pyoxigraph.Store, schema: Schema, graphs: list[str], jobs: int = 2
+    store: pyoxigraph.Store, schema: Schema, graphs: list[str] | None, jobs: int = 2
 ) -> list[Violation]:
-    """The compiled engine: every violation in ``graphs`` of the store."""
+    """The compiled engine: every violation in ``graphs`` of the store (all graphs when
+    ``graphs`` is None)."""
+    scope = (
+        {"default_graph": [pyoxigraph.NamedNode(g) for g in graphs]}
+        if graphs
+        else {"use_default_graph_as_union": True}
+    )
     has_subclasses = store.query(
-        "ASK { ?a <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?b }",
-        default_graph=[pyoxigraph.NamedNode(g) for g in graphs],
+        "ASK { ?a <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?b }", **scope
     )
     checks = compile_shapes(schema.shapes_graph(), subclasses=bool(has_subclasses))
     return run_checks(store, checks, graphs, jobs)

@@ -1,0 +1,150 @@
+"""What a build can reuse from the last one: per-file results, keyed by the file's stat.
+
+At a million pledges, reading the YAML is the slowest step of a build and validating the
+next. Neither needs redoing for a file that has not changed since the last build: this
+cache keeps, per source file (path, size, mtime), its mapped N-Triples, the problems
+found reading it, and the violations its pledges had under a given *context* (the
+shapes, the ontology, the registries, the base). A steward who edits one record then
+waits for one file, not a million records.
+
+It is safe to validate only the changed pledges because a pledge's constraints read only
+its own triples and the types of the registry entries it links to (the property the
+chunked validation relies on; ``tests/test_incremental.py`` checks the incremental
+result against a full run). A different context invalidates every stored violation.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .records import Problem
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class FileEntry:
+    """What one pledge file gave the last time it was read."""
+
+    pledges: list[tuple[str, str, bytes]]  # id, display file, N-Triples
+    problems: list[Problem]  # from reading and mapping
+    drafts: int
+    terms: set[str]
+    violations: list[Problem] | None = None  # None: not validated under this context
+
+
+def _stat_key(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+class BuildCache:
+    """A small SQLite database beside the releases (never inside a release)."""
+
+    def __init__(self, path: Path, context: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
+            "mtime INTEGER, entry BLOB, context TEXT, violations BLOB)"
+        )
+        version = self._meta("version")
+        if version != str(SCHEMA_VERSION):
+            self.db.execute("DELETE FROM files")
+            self._set_meta("version", str(SCHEMA_VERSION))
+        self.context = context
+        self.db.commit()
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def lookup(self, path: Path) -> FileEntry | None:
+        """The cached entry if the file is unchanged since it was stored."""
+        row = self.db.execute(
+            "SELECT size, mtime, entry, context, violations FROM files WHERE path = ?",
+            (str(path),),
+        ).fetchone()
+        if row is None or (row[0], row[1]) != _stat_key(path):
+            return None
+        entry: FileEntry = pickle.loads(zlib.decompress(row[2]))
+        if row[3] == self.context and row[4] is not None:
+            entry.violations = [Problem(*p) for p in json.loads(row[4])]
+        return entry
+
+    def store(self, path: Path, entry: FileEntry) -> None:
+        size, mtime = _stat_key(path)
+        blob = zlib.compress(pickle.dumps(_without_violations(entry)), 1)
+        violations = (
+            json.dumps([_problem_tuple(p) for p in entry.violations])
+            if entry.violations is not None
+            else None
+        )
+        self.db.execute(
+            "INSERT INTO files (path, size, mtime, entry, context, violations) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
+            "mtime = excluded.mtime, entry = excluded.entry, context = excluded.context, "
+            "violations = excluded.violations",
+            (str(path), size, mtime, blob, self.context, violations),
+        )
+
+    def set_violations(self, path: Path, violations: list[Problem]) -> None:
+        self.db.execute(
+            "UPDATE files SET context = ?, violations = ? WHERE path = ?",
+            (self.context, json.dumps([_problem_tuple(p) for p in violations]), str(path)),
+        )
+
+    def get_registry(self, key: str) -> Any | None:
+        value = self._meta("registry:" + key)
+        return pickle.loads(bytes.fromhex(value)) if value else None
+
+    def put_registry(self, key: str, value: Any) -> None:
+        self.db.execute("DELETE FROM meta WHERE key LIKE 'registry:%'")
+        self._set_meta("registry:" + key, pickle.dumps(value).hex())
+
+    def prune(self, live: set[str]) -> None:
+        """Forget files that no longer exist."""
+        rows = self.db.execute("SELECT path FROM files").fetchall()
+        gone = [(p,) for (p,) in rows if p not in live]
+        self.db.executemany("DELETE FROM files WHERE path = ?", gone)
+
+    def close(self) -> None:
+        self.db.commit()
+        self.db.close()
+
+
+def _without_violations(entry: FileEntry) -> FileEntry:
+    return FileEntry(entry.pledges, entry.problems, entry.drafts, entry.terms, None)
+
+
+def _problem_tuple(p: Problem) -> tuple[str, str, str, str, str]:
+    return (p.file, p.record, p.field, p.message, p.severity)
+
+
+def stat_digest(paths: list[Path]) -> str:
+    """A key for a set of files that changes when any of them does."""
+    parts = []
+    for path in sorted(paths):
+        try:
+            size, mtime = _stat_key(path)
+        except OSError:
+            size, mtime = -1, -1
+        parts.append(f"{path}:{size}:{mtime}")
+    return json.dumps(parts)

@@ -1,0 +1,66 @@
+"""Rebuilding after a small change reads and validates only what changed, and finds
+exactly what a full validation finds."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import DATA, build_release, copy_data, run_cli
+
+BASE = "http://127.0.0.1:8768"
+
+
+def _problem_lines(stderr: str) -> set[str]:
+    return {line for line in stderr.splitlines() if line.startswith("data/")}
+
+
+def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    assert (
+        run_cli(
+            "synth", "--pledges", "5000", "--seed", "5", "--data", str(DATA), "--out", str(data)
+        ).returncode
+        == 0
+    )
+    releases = tmp_path / "releases"
+    first = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    assert first.returncode == 0, first.stderr
+    assert "validated all 5000 pledges" in first.stderr
+
+    # Break one record in one batch file; only that file's pledges are validated again.
+    batch = data / "pledges" / "batch-00002.yaml"
+    text = batch.read_text()
+    batch.write_text(text.replace("  kind: ", "  kind: promise\n  x_kind: ", 1))
+    broken = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    assert broken.returncode == 1
+    assert "validated 1000 changed pledges and the registries" in broken.stderr
+    incremental = _problem_lines(broken.stderr)
+    assert any(": kind: " in line for line in incremental), broken.stderr
+
+    # The same data validated from scratch (no cache) reports exactly the same problems.
+    full = run_cli(
+        "validate", "--data", str(data), "--releases", str(tmp_path / "fresh"), "--base", BASE
+    )
+    assert "validated all 5000 pledges" in full.stderr
+    assert _problem_lines(full.stderr) == incremental
+
+    # Mended: the build succeeds again, still validating only that file.
+    batch.write_text(text)
+    mended = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    assert mended.returncode == 0, mended.stderr
+    assert "validated 1000 changed pledges" in mended.stderr
+    assert not (releases / "current").exists()  # validate publishes nothing
+
+
+def test_a_changed_registry_validates_everything_again(tmp_path: Path) -> None:
+    data = copy_data(tmp_path / "data")
+    releases = tmp_path / "releases"
+    assert build_release(data, releases, BASE).returncode == 0
+    places = data / "places.yaml"
+    places.write_text(places.read_text().replace("  country: spain\n", "", 1))
+    result = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    assert result.returncode == 1
+    assert "validated all 13 pledges" in result.stderr
+    assert "data/places.yaml: terrassa: country:" in result.stderr
