@@ -29,6 +29,8 @@ from test_web_support import (
     same_graph,
 )
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -4,8 +4,12 @@ gunicorn (the live_server fixture) or the Flask server with --dev."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -39,6 +43,19 @@ def test_refuses_a_damaged_release(tmp_path: Path) -> None:
         "serve", "--releases", str(tmp_path / "releases"), "--port", str(free_port()), timeout=60
     )
     assert_refused(result, "damaged")
+
+
+def test_refuses_a_release_whose_store_is_damaged(releases_dir: Path, tmp_path: Path) -> None:
+    current = (releases_dir / "current").resolve()
+    copy = tmp_path / "releases" / current.name
+    shutil.copytree(current, copy, ignore=shutil.ignore_patterns("store"))
+    (copy / "store").mkdir()
+    (copy / "store" / "CURRENT").write_text("garbage\n", encoding="utf-8")
+    (tmp_path / "releases" / "current").symlink_to(current.name)
+    result = run_cli(
+        "serve", "--releases", str(tmp_path / "releases"), "--port", str(free_port()), timeout=60
+    )
+    assert_refused(result, "store", "pledge-lod build")
 
 
 def test_refuses_a_release_built_for_another_base(releases_dir: Path, base_url: str) -> None:
@@ -95,6 +112,54 @@ def test_gunicorn_runs_gthread_workers_that_open_the_store_themselves() -> None:
     assert options["workers"] == 3 and options["threads"] == 4
     assert options["preload_app"] is False
     assert options["bind"] == "127.0.0.1:9999"
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def test_sigterm_stops_master_and_workers(releases_dir: Path) -> None:
+    """A clean, quick shutdown: no worker may outlive its master."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pledge_lod",
+            "serve",
+            "--releases",
+            str(releases_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/", proc)
+        for path in ("/doc/place/terrassa.ttl", "/goal/5", "/sparql?query=ASK%7B%7D"):
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).read()
+        workers = _children(proc.pid)
+        assert workers, "gunicorn runs worker processes"
+        started = time.monotonic()
+        proc.terminate()
+        proc.wait(timeout=12)
+        assert time.monotonic() - started < 12
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+            time.sleep(0.1)
+        assert not any(Path(f"/proc/{w}").exists() for w in workers), "a worker outlived its master"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_live_server_is_gunicorn(live_server: str) -> None:

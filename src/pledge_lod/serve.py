@@ -9,11 +9,13 @@ code 1, not a traceback from every worker. Workers then open the store themselve
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .store import ReleaseError, StoreUnavailable
+from .store import ReleaseError
 from .store.layout import read_current
 
 
@@ -35,13 +37,29 @@ def check_release(settings: Settings, base_given: bool) -> str:
             f"{settings.base}: rebuild it with `pledge-lod build --base {settings.base} "
             f"--releases {settings.releases_dir}` or drop --base"
         )
-    try:  # open it once, read-only, the way every worker will
-        from .store import open_store
-
-        open_store(settings).close()
-    except (ReleaseError, StoreUnavailable, OSError) as exc:
-        raise ServeError(str(exc)) from exc
+    _check_store_opens(release.store_path)
     return release.base
+
+
+def _check_store_opens(path: Path) -> None:
+    """Open the store read-only once, in a child process, the way every worker will.
+
+    Not in this process: opening RocksDB starts background threads, and a gunicorn master
+    that forks workers while such threads exist hands them locks held by threads that do
+    not exist in the child (workers hung or crashed, and the master ignored SIGTERM)."""
+    code = "import sys, pyoxigraph; pyoxigraph.Store.read_only(sys.argv[1])"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ServeError(f"the store at {path} took too long to open") from exc
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise ServeError(
+            f"the release's store at {path} cannot be opened ({last}); "
+            "run `pledge-lod build` to make a new one"
+        )
 
 
 def _app_factory(settings: Settings):  # pragma: no cover - runs inside workers

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Settings
+from ..sparql import create_blueprint
 from ..store import Store, StoreError, StoreUnavailable, open_store
+from . import views
 from .http import error_response, finish
 from .site import Site
 
@@ -34,13 +36,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     )
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     if store is None:
         store = open_store(settings)
     app.extensions["pledge_lod"] = Site(settings, store)
-
-    from ..sparql import create_blueprint
-    from . import views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(create_blueprint(settings, store))
@@ -48,8 +46,6 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     @app.context_processor
     def _site_context() -> dict[str, object]:
         """The footer's licence, when this request already read the release."""
-        from flask import g
-
         snap = g.get("pledge_lod_snapshot")
         if snap is None:
             return {}

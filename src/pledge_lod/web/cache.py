@@ -23,9 +23,13 @@ class LRU(Generic[V]):
         max_entries: int,
         max_bytes: int = 0,
         size_of: Callable[[V], int] | None = None,
+        max_item_bytes: int | None = None,
     ):
         self.max_entries = max(1, max_entries)
         self.max_bytes = max_bytes
+        #: Values bigger than this are returned but not kept (default: a quarter of the
+        #: budget, so that one huge value never evicts everything else).
+        self.max_item_bytes = max_bytes // 4 if max_item_bytes is None else max_item_bytes
         self.size_of = size_of or (lambda _value: 0)
         self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
@@ -45,8 +49,8 @@ class LRU(Generic[V]):
 
     def put(self, key: Hashable, value: V) -> V:
         size = self.size_of(value)
-        if self.max_bytes and size > self.max_bytes // 4:
-            return value  # too big to be worth keeping; never evict everything for one
+        if self.max_bytes and size > self.max_item_bytes:
+            return value
         with self._lock:
             old = self._data.pop(key, None)
             if old is not None:

@@ -126,7 +126,7 @@ def describe(
     if facet_name:
         facet = FACETS[facet_name]
         listing = facet.path(slug)
-        listing_total = index(snap, rd, facet, thing, page_size).total
+        listing_total = index(snap, rd, facet, thing).total
         triples.append(Triple(doc, _SEE_ALSO, NamedNode(rd.base + listing)))
     triples.extend(document_metadata(rd, doc, this, snap))
     return Description(

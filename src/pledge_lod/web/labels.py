@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pyoxigraph import Literal, NamedNode, Triple
+from pyoxigraph import Literal, Triple
 
 from .. import vocab as v
 
@@ -150,7 +150,3 @@ def inverse_label(predicate: str, vocab: str, own: Mapping[str, str]) -> str:
     if key in INVERSE:
         return INVERSE[key]
     return f"Is “{term_label(predicate, own)}” of"
-
-
-def is_named(node: object) -> bool:
-    return isinstance(node, NamedNode)

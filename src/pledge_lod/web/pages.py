@@ -364,14 +364,29 @@ class TermView:
     facts: list[tuple[str, list[LinkView]]]
 
 
-def _objects(triples: Sequence[Triple], s: str, p: str) -> list[object]:
-    return [t.object for t in triples if t.subject.value == s and t.predicate.value == p]
+class Triples:
+    """Triples indexed by subject and predicate: the view builders look up a lot."""
+
+    def __init__(self, triples: Iterable[Triple]):
+        self.index: dict[str, dict[str, list[object]]] = {}
+        for t in triples:
+            self.index.setdefault(t.subject.value, {}).setdefault(t.predicate.value, []).append(
+                t.object
+            )
+
+    def objects(self, s: str, p: str) -> list[object]:
+        return self.index.get(s, {}).get(p, [])
+
+
+def _objects(triples: Triples, s: str, p: str) -> list[object]:
+    return triples.objects(s, p)
 
 
 def ontology_view(
     triples: Sequence[Triple], rd: ReleaseData, root: str, term_labels: Mapping[str, str]
 ) -> tuple[dict[str, str], list[TermView]]:
     """The ontology's own metadata and one entry per term it defines."""
+    idx = Triples(triples)
     labels = labels_of(triples)
     linker = Linker(rd, labels, root, term_labels)
     onto = rd.iris.ontology
@@ -383,7 +398,7 @@ def ontology_view(
         ("version", v.OWL + "versionInfo"),
         ("license", v.DCTERMS + "license"),
     ):
-        vals = _objects(triples, onto, pred)
+        vals = _objects(idx, onto, pred)
         if vals:
             meta[key] = vals[0].value  # type: ignore[attr-defined]
     defined = sorted(
@@ -402,11 +417,9 @@ def ontology_view(
     }
     terms = []
     for iri in defined:
-        types = [
-            kinds.get(o.value, local_name(o.value)) for o in _objects(triples, iri, v.RDF_TYPE)
-        ]  # type: ignore[attr-defined]
+        types = [kinds.get(o.value, local_name(o.value)) for o in _objects(idx, iri, v.RDF_TYPE)]  # type: ignore[attr-defined]
         label = labels.get(iri)
-        definition = _objects(triples, iri, v.SKOS + "definition") or _objects(
+        definition = _objects(idx, iri, v.SKOS + "definition") or _objects(
             triples, iri, v.RDFS + "comment"
         )
         facts = []
@@ -418,7 +431,7 @@ def ontology_view(
             ("Equivalent to", v.OWL + "equivalentProperty"),
             ("Inverse of", v.OWL + "inverseOf"),
         ):
-            objs = [o for o in _objects(triples, iri, pred) if isinstance(o, NamedNode)]
+            objs = [o for o in _objects(idx, iri, pred) if isinstance(o, NamedNode)]
             if objs:
                 facts.append((name, [_term_link(o.value, linker) for o in objs]))
         terms.append(
@@ -438,12 +451,14 @@ def ontology_view(
 def _term_link(iri: str, linker: Linker) -> LinkView:
     link = linker.link(iri)
     if link.external and link.text == iri:
-        link.text = _curie(iri)
+        link.text = _curie(iri, linker.rd.iris.vocab)
     return link
 
 
-def _curie(iri: str) -> str:
-    for prefix, ns in v.PREFIXES.items():
+def _curie(iri: str, vocab: str | None = None) -> str:
+    """``pl:country``, ``schema:Place``: the short name a reader of Turtle knows."""
+    prefixes = {**v.PREFIXES, **({"pl": vocab} if vocab else {})}
+    for prefix, ns in prefixes.items():
         if iri.startswith(ns) and len(iri) > len(ns):
             return f"{prefix}:{iri[len(ns) :]}"
     return iri
@@ -490,26 +505,26 @@ _CONSTRAINTS = (
 )
 
 
-def _rdf_list(triples: Sequence[Triple], head: object, limit: int = 200) -> list[object]:
+def _rdf_list(idx: Triples, head: object, limit: int = 200) -> list[object]:
     out: list[object] = []
     node = head
     for _ in range(limit):
         if isinstance(node, NamedNode) and node.value == v.RDF + "nil":
             break
-        firsts = _objects(triples, getattr(node, "value", ""), v.RDF + "first")
+        firsts = _objects(idx, getattr(node, "value", ""), v.RDF + "first")
         if not firsts:
             break
         out.append(firsts[0])
-        rests = _objects(triples, getattr(node, "value", ""), v.RDF + "rest")
+        rests = _objects(idx, getattr(node, "value", ""), v.RDF + "rest")
         if not rests:
             break
         node = rests[0]
     return out
 
 
-def _show(term: object) -> str:
+def _show(term: object, vocab: str | None = None) -> str:
     if isinstance(term, NamedNode):
-        return _curie(term.value)
+        return _curie(term.value, vocab)
     if isinstance(term, Literal):
         return term.value
     return "…"
@@ -520,6 +535,8 @@ def shapes_view(
 ) -> list[ShapeView]:
     """Node shapes with their target classes and the rules (and messages) of their
     property shapes and SPARQL constraints."""
+    idx = Triples(triples)
+    vocab = rd.iris.vocab
     sh = v.SH
     labels = labels_of(triples)
     linker = Linker(rd, labels, root, term_labels)
@@ -533,23 +550,23 @@ def shapes_view(
     shapes = []
     for iri in node_shapes:
         props = []
-        refs = [o for o in _objects(triples, iri, sh + "property")]
-        refs += [o for o in _objects(triples, iri, sh + "sparql")]
+        refs = [o for o in _objects(idx, iri, sh + "property")]
+        refs += [o for o in _objects(idx, iri, sh + "sparql")]
         for ref in refs:
             rid = getattr(ref, "value", "")
-            names = _objects(triples, rid, sh + "name")
-            paths = _objects(triples, rid, sh + "path")
-            messages = _objects(triples, rid, sh + "message")
-            severity = _objects(triples, rid, sh + "severity")
+            names = _objects(idx, rid, sh + "name")
+            paths = _objects(idx, rid, sh + "path")
+            messages = _objects(idx, rid, sh + "message")
+            severity = _objects(idx, rid, sh + "severity")
             cons = []
             for c in _CONSTRAINTS:
-                for o in _objects(triples, rid, sh + c):
+                for o in _objects(idx, rid, sh + c):
                     if c in ("in", "languageIn", "or"):
-                        shown = ", ".join(_show(x) for x in _rdf_list(triples, o))
+                        shown = ", ".join(_show(x, vocab) for x in _rdf_list(idx, o))
                         cons.append(f"{c}: {shown}")
                     else:
-                        cons.append(f"{c}: {_show(o)}")
-            if _objects(triples, rid, sh + "select"):
+                        cons.append(f"{c}: {_show(o, vocab)}")
+            if _objects(idx, rid, sh + "select"):
                 cons.append("a SPARQL rule")
             props.append(
                 ShapePropView(
@@ -557,7 +574,7 @@ def shapes_view(
                     name=names[0].value
                     if names
                     else (local_name(rid) if isinstance(ref, NamedNode) else ""),  # type: ignore[attr-defined]
-                    path=_show(paths[0]) if paths else "",
+                    path=_show(paths[0], vocab) if paths else "",
                     constraints=cons,
                     message=messages[0].value if messages else None,  # type: ignore[attr-defined]
                     severity=local_name(severity[0].value) if severity else "Violation",  # type: ignore[attr-defined]
@@ -566,10 +583,10 @@ def shapes_view(
         label = labels.get(iri)
         targets = [
             _term_link(o.value, linker)
-            for o in _objects(triples, iri, sh + "targetClass")
+            for o in _objects(idx, iri, sh + "targetClass")
             if isinstance(o, NamedNode)
         ]
-        messages = _objects(triples, iri, sh + "message")
+        messages = _objects(idx, iri, sh + "message")
         shapes.append(
             ShapeView(
                 local_name(iri),
@@ -600,29 +617,35 @@ class VoidView:
 
 def graph_meta(triples: Sequence[Triple], subject: str) -> dict[str, str]:
     """Label and comment of a graph's own description (the shapes graph's ``<>``)."""
+    idx = Triples(triples)
     out: dict[str, str] = {}
     for key, pred in (("label", v.RDFS_LABEL), ("comment", v.RDFS + "comment")):
-        vals = _objects(triples, subject, pred)
+        vals = _objects(idx, subject, pred)
         if vals:
             out[key] = vals[0].value  # type: ignore[attr-defined]
     return out
 
 
-def _first(triples: Sequence[Triple], s: str, p: str) -> object | None:
-    vals = _objects(triples, s, p)
+def _first(idx: Triples, s: str, p: str) -> object | None:
+    vals = _objects(idx, s, p)
     return vals[0] if vals else None
+
+
+#: VoID facts whose values read best as the IRI itself (vocabularies, sources, licence).
+_SHOW_IRI = {v.VOID + "vocabulary", v.DCTERMS + "source", v.DCTERMS + "license"}
 
 
 def void_view(
     triples: Sequence[Triple], rd: ReleaseData, root: str, term_labels: Mapping[str, str]
 ) -> VoidView:
+    idx = Triples(triples)
     ds = rd.iris.dataset
     labels = labels_of(triples)
     linker = Linker(rd, labels, root, term_labels)
     V, D, DC = v.VOID, v.DCAT, v.DCTERMS
 
     def text(s: str, p: str) -> str | None:
-        o = _first(triples, s, p)
+        o = _first(idx, s, p)
         return o.value if isinstance(o, Literal) else None
 
     facts: list[tuple[str, list[ValueView]]] = []
@@ -639,10 +662,18 @@ def void_view(
         ("Vocabularies", V + "vocabulary"),
     ):
         values = []
-        for o in _objects(triples, ds, pred):
+        for o in _objects(idx, ds, pred):
             if pred == DC + "publisher" and isinstance(o, NamedNode):
-                name = _first(triples, o.value, v.FOAF + "name")
+                name = _first(idx, o.value, v.FOAF + "name")
                 values.append(ValueView(text=name.value if isinstance(name, Literal) else o.value))
+            elif isinstance(o, NamedNode) and pred in _SHOW_IRI:
+                values.append(
+                    ValueView(
+                        link=LinkView(
+                            linker.href(o.value), o.value, external=rd.local(o.value) is None
+                        )
+                    )
+                )
             else:
                 values.append(value_view(o, linker))
         if values:
@@ -663,9 +694,9 @@ def void_view(
 
     def partitions(link_pred: str, key_pred: str, count_pred: str) -> list[tuple[LinkView, str]]:
         out = []
-        for part in _objects(triples, ds, link_pred):
+        for part in _objects(idx, ds, link_pred):
             pid = getattr(part, "value", "")
-            key = _first(triples, pid, key_pred)
+            key = _first(idx, pid, key_pred)
             if isinstance(key, NamedNode):
                 link = _term_link(key.value, linker)
                 out.append((link, text(pid, count_pred) or ""))
@@ -675,15 +706,15 @@ def void_view(
     classes = partitions(V + "classPartition", V + "class", V + "entities")
     properties = partitions(V + "propertyPartition", V + "property", V + "triples")
     linksets = []
-    for sub in _objects(triples, ds, V + "subset"):
+    for sub in _objects(idx, ds, V + "subset"):
         sid = getattr(sub, "value", "")
-        target = _first(triples, sid, V + "objectsTarget")
-        pred = _first(triples, sid, V + "linkPredicate")
+        target = _first(idx, sid, V + "objectsTarget")
+        pred = _first(idx, sid, V + "linkPredicate")
         tid = getattr(target, "value", "")
         linksets.append(
             {
                 "target": text(tid, DC + "title") or tid,
-                "homepage": getattr(_first(triples, tid, v.FOAF + "homepage"), "value", None),
+                "homepage": getattr(_first(idx, tid, v.FOAF + "homepage"), "value", None),
                 "predicate": _term_link(pred.value, linker)
                 if isinstance(pred, NamedNode)
                 else None,
@@ -692,10 +723,10 @@ def void_view(
         )
     linksets.sort(key=lambda item: str(item["target"]))
     distributions = []
-    for dist in _objects(triples, ds, D + "distribution"):
+    for dist in _objects(idx, ds, D + "distribution"):
         did = getattr(dist, "value", "")
-        url = _first(triples, did, D + "downloadURL") or _first(triples, did, D + "accessURL")
-        media = _first(triples, did, D + "mediaType")
+        url = _first(idx, did, D + "downloadURL") or _first(idx, did, D + "accessURL")
+        media = _first(idx, did, D + "mediaType")
         href = getattr(url, "value", "")
         distributions.append(
             {

@@ -25,6 +25,8 @@ from .cache import LRU
 from .queries import Queries
 
 T = TypeVar("T")
+#: Per worker: the sorted members of the listings asked for recently.
+LISTING_BYTES = 96 * 1024 * 1024
 
 LICENCE_NAMES = {
     "https://creativecommons.org/licenses/by/4.0/": "CC BY 4.0",
@@ -65,7 +67,11 @@ class ReleaseData:
         self.created = _parse_time(release.created)
         self._memo: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self.indexes: LRU[Any] = LRU(512)
+        self.indexes: LRU[Any] = LRU(4096)
+        #: Sorted members of listings; one may be tens of megabytes at a million pledges.
+        self.listings: LRU[Any] = LRU(
+            512, max_bytes=LISTING_BYTES, size_of=lambda i: i.nbytes, max_item_bytes=LISTING_BYTES
+        )
 
     def memo(self, key: str, make: Callable[[], T]) -> T:
         """Compute once per release (a race computes twice and keeps one: harmless)."""
@@ -148,10 +154,6 @@ def snapshot() -> Snapshot:
         snap = site().store.snapshot()
         g.pledge_lod_snapshot = snap
     return snap
-
-
-def release_data() -> ReleaseData:
-    return site().release_data(snapshot().release)
 
 
 def _parse_time(text: str) -> datetime:

@@ -46,6 +46,7 @@ from .conneg import (
 )
 from .context import context_document
 from .documents import Description, describe, valid_slug
+from .home import home_context
 from .http import Link, alternates, error_response, not_acceptable, represent, root
 from .listings import ALL, FACETS, Facet, NoSuchPage, Page, atom, build_page
 from .serialize import jsonld, ordered, script_safe, to_bytes
@@ -95,16 +96,10 @@ def _choose(ext_fmt: Format | None, formats: Sequence[Format]) -> tuple[Format |
     return negotiate(request.accept_mimetypes, formats), True
 
 
-def _cached(key: tuple[Any, ...], make: Callable[[], Rendered | None]) -> Rendered | None:
-    """A rendered representation from the worker's LRU, made on a miss (None: not found)."""
-    cache = site().rendered
-    found = cache.get(key)
-    if found is not None:
-        return found
-    made = make()
-    if made is not None:
-        cache.put(key, made)
-    return made
+def _cached(key: tuple[Any, ...], make: Callable[[], Rendered]) -> Rendered:
+    """A rendered representation from the worker's LRU, made on a miss. Keys start with
+    the release id, so a new release never meets an old rendering."""
+    return site().rendered.get_or_make(key, make)
 
 
 def _object(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
@@ -162,7 +157,7 @@ def home() -> Response:
         return Rendered(
             _html(
                 "home.html",
-                **_home_context(snap, rd),
+                **home_context(snap, rd, root()),
                 jsonld=_embedded(triples, rd),
                 alternates=links[:-1],
             ),
@@ -170,98 +165,7 @@ def home() -> Response:
         )
 
     rendered = _cached((rd.release.id, root(), "/", "html"), make)
-    assert rendered is not None
     return represent(rendered.body, fmt, rd, "home-html", negotiated=True, links=links)
-
-
-def _home_context(snap: Snapshot, rd: ReleaseData) -> dict[str, Any]:
-    q = rd.queries
-    info = rd.dataset(snap)
-
-    def counts(path: str, facet: str) -> list[dict[str, Any]]:
-        out = []
-        for row in snap.select(q.counts(path)).rows:
-            iri = row["x"].value
-            local = rd.local(iri)
-            if local is None or not local.startswith("/id/"):
-                continue
-            slug = local.rsplit("/", 1)[1]
-            label = row.get("label")
-            out.append(
-                {
-                    "href": f"{root()}/{facet}/{slug}",
-                    "text": label.value if label else slug,
-                    "n": int(row["n"].value),
-                }
-            )
-        return out
-
-    goal_counts = {
-        row["x"].value: int(row["n"].value) for row in snap.select(q.counts("pl:sdgGoal")).rows
-    }
-    goals = []
-    for row in snap.select(q.goals).rows:
-        iri = row["goal"].value
-        number = iri.rsplit("/", 1)[1]
-        if not number.isdigit():
-            continue
-        label, short = row.get("label"), row.get("short")
-        goals.append(
-            {
-                "n": int(number),
-                "href": f"{root()}/goal/{number}",
-                "iri": iri,
-                "label": label.value if label else "",
-                "short": short.value if short else "",
-                "count": goal_counts.get(iri, 0),
-            }
-        )
-    goals.sort(key=lambda g: g["n"])
-    goals = list({g["n"]: g for g in goals}.values())
-    targets = []
-    for row in snap.select(q.counts("pl:sdgTarget")).rows:
-        code = row["x"].value.rsplit("/", 1)[1]
-        label = row.get("label")
-        targets.append(
-            {
-                "href": f"{root()}/target/{code}",
-                "code": code,
-                "text": label.value if label else "",
-                "n": int(row["n"].value),
-            }
-        )
-    dumps = sorted(name[len("dumps/") :] for name in rd.release.files if name.startswith("dumps/"))
-    return {
-        "info": info,
-        "release": rd.release,
-        "total": int(rd.release.counts.get("pledges", 0)),
-        "goals": goals,
-        "targets": targets,
-        "themes": counts("pl:thematicArea", "theme"),
-        "objectives": counts("pl:gcmObjective", "objective"),
-        "places": counts("dcterms:spatial/pl:country?", "place"),
-        "programmes": counts("pl:programme", "programme"),
-        "submitters": counts("pl:submittedBy", "submitter"),
-        "kinds": counts("dcterms:type", "kind"),
-        "dumps": [
-            {
-                "name": n,
-                "href": f"{root()}/dumps/{n}",
-                "bytes": rd.release.files[f"dumps/{n}"].get("bytes"),
-            }
-            for n in dumps
-        ],
-        "sparql_example": _SPARQL_EXAMPLE.replace("@VOCAB@", rd.iris.vocab),
-        "base": rd.base,
-    }
-
-
-_SPARQL_EXAMPLE = """PREFIX pl: <@VOCAB@>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?pledge ?title WHERE {
-  ?pledge pl:sdgGoal <http://metadata.un.org/sdg/5> ;
-          rdfs:label ?title .
-} LIMIT 10"""
 
 
 # -- things and their documents ---------------------------------------------------------------
@@ -319,7 +223,6 @@ def document(kind: str, name: str) -> Response:
                 view=view,
                 desc=desc,
                 kind=kind,
-                lang=view.lang or "en",
                 jsonld=_embedded(desc.triples, rd, desc.thing),
                 alternates=alternates(path, RDF_FORMATS),
                 formats=_format_links(path, RDF_FORMATS),
@@ -328,7 +231,6 @@ def document(kind: str, name: str) -> Response:
         return Rendered(_rdf(desc.triples, fmt, rd, desc.thing), fmt.content_type)
 
     rendered = _cached((rd.release.id, root(), path, fmt.name), make)
-    assert rendered is not None
     return represent(
         rendered.body,
         fmt,
@@ -431,7 +333,6 @@ def _listing(facet: Facet, slug: str | None, ext_fmt: Format | None) -> Response
         return Rendered(_rdf(ordered(page.triples, coll), fmt, rd, coll), fmt.content_type)
 
     rendered = _cached((rd.release.id, root(), path, fmt.name, number, size), make)
-    assert rendered is not None
     return represent(
         rendered.body,
         fmt,
@@ -456,7 +357,6 @@ def _void_rendered(snap: Snapshot, rd: ReleaseData, fmt: Format) -> Rendered:
         (rd.release.id, root(), "/.well-known/void", fmt.name),
         lambda: Rendered(_rdf(_graph(snap, rd, "void"), fmt, rd), fmt.content_type),
     )
-    assert made is not None
     return made
 
 
@@ -483,11 +383,7 @@ def definitions(name: str) -> Response:
             "ontology",
             ext_fmt,
             "ontology.html",
-            lambda triples, rd, labels: dict(
-                zip(
-                    ("meta", "terms"), pages.ontology_view(triples, rd, root(), labels), strict=True
-                )
-            ),
+            _ontology_context,
         )
     if stem == "shapes":
         return _self_description(
@@ -501,6 +397,11 @@ def definitions(name: str) -> Response:
             },
         )
     return error_response(404, f"nothing is defined at /def/{name}")
+
+
+def _ontology_context(triples: list[Triple], rd: ReleaseData, labels: dict[str, str]) -> dict:
+    meta, terms = pages.ontology_view(triples, rd, root(), labels)
+    return {"meta": meta, "terms": terms, "namespace": rd.iris.vocab}
 
 
 @bp.get("/def/pledge/<version>")
@@ -545,7 +446,6 @@ def _self_description(
         return Rendered(_rdf(triples, fmt, rd), fmt.content_type)
 
     rendered = _cached((rd.release.id, root(), path, fmt.name), make)
-    assert rendered is not None
     return represent(
         rendered.body,
         fmt,
