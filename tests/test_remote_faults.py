@@ -63,10 +63,6 @@ def test_the_app_starts_while_the_store_is_down(releases: Path) -> None:
     assert "cannot be reached" not in response.get_data(as_text=True)  # no internals shown
 
 
-@pytest.mark.xfail(strict=True, reason="serve.check_release returns early for the remote "
-                   "backend, so a store with nothing published crashes each gunicorn worker "
-                   "with a traceback; fix in serve.py: open_store(settings) for remote too "
-                   "(ReleaseError -> ServeError), then drop this mark")
 def test_serve_says_nothing_is_published(virtuoso: Virtuoso, releases: Path) -> None:
     env = {**virtuoso.env(), "PLEDGE_LOD_RELEASES_DIR": str(releases),
            "PLEDGE_LOD_REMOTE_QUERY_URL": virtuoso.root + "/sparql?fresh"}

@@ -66,6 +66,8 @@ class Settings:
     #: HTTP limits.
     max_request_bytes: int = 256 * 1024
     max_url_bytes: int = 8 * 1024
+    #: Seconds a client has to send its whole request; a slower one gets 408 (gunicorn).
+    request_read_timeout_s: float = 20.0
     page_size: int = 50
     backlink_limit: int = 50
 

@@ -26,7 +26,7 @@ class ServeError(Exception):
 def check_release(settings: Settings, base_given: bool) -> str:
     """The base of the release that will be served; ServeError if it cannot be."""
     if settings.backend != "oxigraph":
-        return settings.base
+        return _check_remote(settings)
     try:
         release = read_current(settings.releases_dir)
     except ReleaseError as exc:
@@ -39,6 +39,23 @@ def check_release(settings: Settings, base_given: bool) -> str:
         )
     _check_store_opens(release.store_path)
     return release.base
+
+
+def _check_remote(settings: Settings) -> str:
+    """Ask the remote store what it serves. Nothing published: refuse to start. The store
+    unreachable: start anyway (workers answer 503 until it is back) and say so."""
+    from .store import StoreUnavailable
+    from .store.remote import RemoteStore
+
+    try:
+        snap = RemoteStore(settings)._refresh()
+    except ReleaseError as exc:
+        raise ServeError(str(exc)) from exc
+    except StoreUnavailable as exc:
+        print(f"pledge-lod serve: warning: {exc}; serving 503 until it answers",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return settings.base
+    return snap.release.base
 
 
 def _check_store_opens(path: Path) -> None:
@@ -71,11 +88,17 @@ def _app_factory(settings: Settings):  # pragma: no cover - runs inside workers
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """gthread workers: each worker serves ``threads`` requests at once from one store
     handle and one cache. ``timeout`` is the silent-worker limit (gthread heartbeats
-    while requests run); requests themselves are bounded by the store's limits."""
+    while requests run); requests themselves are bounded by the store's limits.
+
+    The worker class is gthread with one change (:mod:`.serve_worker`): a connection gets
+    a thread only once its whole request has arrived, so clients that send slowly cannot
+    hold the threads; they get 408 after ``request_read_timeout_s``."""
+    from .serve_worker import worker_class
+
     options: dict[str, Any] = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": max(1, settings.workers),
-        "worker_class": "gthread",
+        "worker_class": worker_class(settings.request_read_timeout_s, settings.max_request_bytes),
         "threads": max(1, settings.threads),
         "timeout": 60,
         "graceful_timeout": 15,

@@ -9,6 +9,7 @@ a bad record never stops the others from being read.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,7 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, bool):
-            self.problem(key, f"must be true or false, not {value!r}")
+            self.problem(key, f"must be true or false, not {_shown(value)}")
             return None
         return value
 
@@ -162,7 +163,7 @@ class _Fields:
         out: list[str] = []
         for item in value:
             if isinstance(item, (bool, list, dict)) or item is None:
-                self.problem(key, f"{item!r} is not {what}")
+                self.problem(key, f"{_shown(item)} is not {what}")
                 continue
             text = str(item).strip()
             if not pattern.match(text):
@@ -176,6 +177,17 @@ class _Fields:
         for key in self.data:
             if key not in allowed:
                 self.problem(str(key), "is not a known field; check its spelling", "warning")
+
+
+_SHOWN = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict = 2, 4, 4
+_SHOWN.maxstring = _SHOWN.maxother = 80
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short: a YAML alias can make a tiny file hold a list
+    of billions of items, whose full repr would never finish."""
+    return _SHOWN.repr(value)
 
 
 def _describe(value: Any) -> str:

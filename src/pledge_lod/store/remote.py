@@ -17,6 +17,12 @@ Which release is current
     with one SPARQL update. Every read names the current release's graphs as its dataset
     (``default-graph-uri``/``named-graph-uri``), so a release being loaded is never seen.
 
+Graph names
+    Above this module graphs keep their published names (``{base}/graph/data``), exactly
+    as on the embedded backend (ReleaseInfo.graphs, the service description, answers).
+    :class:`RemoteSnapshot` translates: ``GRAPH <iri>`` and ``FROM`` in queries, the
+    protocol dataset, and graph names in answers.
+
 Time and faults
     Each query carries the store's own time limit (``timeout`` in ms, which Virtuoso
     honours) and a client-side socket timeout. An unreachable, failing or slow store is
@@ -45,7 +51,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -136,9 +142,9 @@ def _skip_string(text: str, i: int) -> int:
     raise ValueError("unterminated string in query")
 
 
-def _tokens(text: str) -> Iterable[tuple[int, str]]:
-    """(position, token) for the tokens that matter here: braces, parentheses, words
-    (with a flag for prefixed names) - skipping comments, strings and IRIs."""
+def _tokens(text: str) -> Iterable[tuple[int, int, str]]:
+    """(start, end, token) for the tokens that matter here: braces, parentheses, words,
+    prefixed names and IRIs - skipping comments, strings and variables."""
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -152,63 +158,135 @@ def _tokens(text: str) -> Iterable[tuple[int, str]]:
         elif ch == "<":
             m = _IRIREF.match(text, i)
             if m:
+                yield i, m.end(), m.group(0)
                 i = m.end()
             else:
-                yield i, ch
+                yield i, i + 1, ch
                 i += 1
         elif ch in "{}()":
-            yield i, ch
+            yield i, i + 1, ch
             i += 1
-        elif ch == ":":  # a prefixed name with the empty prefix
-            i += 1
-            while i < n and (text[i].isalnum() or text[i] in "_-.:%"):
-                i += 1
         elif ch in "?$":
             m = _WORD.match(text, i + 1)
             i = m.end() if m else i + 1
+        elif ch == ":" or _WORD.match(text, i):
+            end = i + 1
+            # words, and prefixed names (pl:select is not a keyword)
+            while end < n and (text[end].isalnum() or text[end] in "_-.:%"):
+                end += 1
+            while text[end - 1] == ".":  # a final dot ends the triple, not the name
+                end -= 1
+            yield i, end, text[i:end]
+            i = end
         else:
-            m = _WORD.match(text, i)
-            if m:
-                end = m.end()
-                # prefixed names (pl:select) and their local parts are not keywords
-                while end < n and (text[end].isalnum() or text[end] in "_-.:%"):
-                    end += 1
-                word = text[i:end]
-                yield i, word if ":" not in word else ":"
-                i = end
-            else:
-                i += 1
+            i += 1
 
 
 def where_start(query: str) -> int:
     """The index just after the ``{`` that opens the query's WHERE group."""
+    found = _where_group(query)
+    if found is None:
+        raise ValueError("the query has no WHERE group to bind values in")
+    return found
+
+
+def _where_group(query: str, on_token=None) -> int | None:
+    """The index after the WHERE group's ``{`` (None if there is none); ``on_token`` sees
+    every token between the query form's keyword and that group, outside the template."""
     form: str | None = None
     depth = parens = 0
     template_done = False
-    for pos, tok in _tokens(query):
+    for start, end, tok in _tokens(query):
         upper = tok.upper()
         if form is None:
             if upper in _FORMS:
                 form = upper
             continue
+        in_template = form == "CONSTRUCT" and not template_done
         if tok == "(":
             parens += 1
         elif tok == ")":
             parens -= 1
         elif tok == "{" and parens == 0:
-            if form == "CONSTRUCT" and not template_done:
+            if in_template:
                 depth += 1
                 continue
             if depth == 0:
-                return pos + 1
+                return end
             depth += 1
-        elif tok == "}" and parens == 0 and form == "CONSTRUCT" and not template_done:
+        elif tok == "}" and parens == 0 and in_template:
             depth -= 1
             if depth == 0:
                 template_done = True
-        elif upper == "WHERE" and form == "CONSTRUCT" and not template_done and depth == 0:
+            continue
+        elif upper == "WHERE" and in_template and depth == 0:
             raise ValueError("CONSTRUCT WHERE { } (the short form) cannot take bindings")
-    raise ValueError("the query has no WHERE group to bind values in")
+        if on_token is not None and not (in_template and depth > 0):
+            on_token(start, end, tok)
+    return None
+
+
+def split_dataset(query: str) -> tuple[str, list[str], list[str]]:
+    """The query without its FROM / FROM NAMED clauses, and the graphs they name.
+
+    A remote store may add a query's FROM graphs to those the protocol names (Virtuoso
+    does) instead of letting the protocol's replace them, so the proxy moves them into
+    the protocol's dataset itself, where only the release's graphs are let through.
+    """
+    prefixes = dict(re.findall(r"(?i)\bPREFIX\s+([A-Za-z0-9_.-]*):\s*<([^<>\s]*)>", query))
+    clauses: list[tuple[int, int, str, str]] = []
+    state: dict[str, Any] = {"from": None, "named": False}
+
+    def on_token(start: int, end: int, tok: str) -> None:
+        upper = tok.upper()
+        if state["from"] is None:
+            if upper == "FROM":
+                state["from"], state["named"] = start, False
+            return
+        if upper == "NAMED" and not state["named"]:
+            state["named"] = True
+            return
+        if tok.startswith("<") and tok.endswith(">") and len(tok) > 1:
+            iri = tok[1:-1]
+        elif ":" in tok and tok.split(":", 1)[0] in prefixes:
+            prefix, local = tok.split(":", 1)
+            iri = prefixes[prefix] + local
+        else:
+            raise ValueError(f"FROM needs an IRI, not {tok!r}")
+        clauses.append((state["from"], end, "named" if state["named"] else "default", iri))
+        state["from"] = None
+
+    _where_group(query, on_token)
+    if state["from"] is not None:
+        raise ValueError("FROM needs an IRI")
+    defaults = [iri for *_, kind, iri in clauses if kind == "default"]
+    named = [iri for *_, kind, iri in clauses if kind == "named"]
+    text = query
+    for start, end, _kind, _iri in reversed(clauses):
+        text = text[:start] + " " + text[end:]
+    return text, defaults, named
+
+
+def rewrite_graphs(query: str, graph_for: Callable[[str], str]) -> str:
+    """``query`` with the IRI after each ``GRAPH`` keyword replaced by ``graph_for(iri)``
+    (prefixed names resolved first; ``GRAPH ?var`` is left alone)."""
+    prefixes = dict(re.findall(r"(?i)\bPREFIX\s+([A-Za-z0-9_.-]*):\s*<([^<>\s]*)>", query))
+    edits: list[tuple[int, int, str]] = []
+    after_graph = False
+    for start, end, tok in _tokens(query):
+        if after_graph:
+            iri = None
+            if tok.startswith("<") and tok.endswith(">") and len(tok) > 1:
+                iri = tok[1:-1]
+            elif ":" in tok and tok.split(":", 1)[0] in prefixes:
+                prefix, local = tok.split(":", 1)
+                iri = prefixes[prefix] + local
+            if iri is not None:
+                edits.append((start, end, f"<{graph_for(iri)}>"))
+        after_graph = tok.upper() == "GRAPH"
+    for start, end, text in reversed(edits):
+        query = query[:start] + text + query[end:]
+    return query
 
 
 def bind_values(query: str, bindings: Bindings | None) -> str:
@@ -280,6 +358,23 @@ def parse_json_results(body: bytes) -> SelectResult | bool:
 def parse_graph(body: bytes, media_type: str) -> list[Triple]:
     fmt = RdfFormat.from_media_type(media_type) or RdfFormat.N_TRIPLES
     return [quad.triple for quad in pyoxigraph.parse(body, format=fmt)]
+
+
+def _results(response: Response) -> SelectResult | bool:
+    try:
+        return parse_json_results(response.body)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StoreUnavailable(f"the store's answer is not SPARQL JSON results ({exc})",
+                               retry_after=5) from exc
+
+
+def _triples(response: Response) -> list[Triple]:
+    media = NTRIPLES if response.media_type == "text/plain" else response.media_type
+    try:
+        return parse_graph(response.body, media)
+    except (ValueError, SyntaxError) as exc:
+        raise StoreUnavailable(f"the store's answer is not {media} ({exc})",
+                               retry_after=5) from exc
 
 
 # -- talking to the store -----------------------------------------------------------------
@@ -390,7 +485,9 @@ class HttpClient:
                     scheme, challenge = _parse_challenge(header)
                     if not fresh or challenge.get("stale", "").lower() == "true":
                         netloc = urllib.parse.urlsplit(url).netloc
-                        self._challenges[netloc] = (scheme, challenge)
+                        with self._lock:
+                            self._challenges[netloc] = (scheme, challenge)
+                            self._count = 0  # nonce counts start again for a new nonce
                         fresh = True
                         continue
                     break
@@ -565,22 +662,19 @@ class QueryClient:
     # -- convenience --------------------------------------------------------------------
 
     def select(self, query: str, **kw: Any) -> SelectResult:
-        result = parse_json_results(self.run(query, JSON_RESULTS, **kw).body)
+        result = _results(self.run(query, JSON_RESULTS, **kw))
         if not isinstance(result, SelectResult):
             raise TypeError("not a SELECT query")
         return result
 
     def ask(self, query: str, **kw: Any) -> bool:
-        result = parse_json_results(self.run(query, JSON_RESULTS, **kw).body)
+        result = _results(self.run(query, JSON_RESULTS, **kw))
         if not isinstance(result, bool):
             raise TypeError("not an ASK query")
         return result
 
     def construct(self, query: str, **kw: Any) -> list[Triple]:
-        response = self.run(query, f"{NTRIPLES}, text/plain;q=0.9, text/turtle;q=0.8", **kw)
-        media = "application/n-triples" if response.media_type == "text/plain" else (
-            response.media_type)
-        return parse_graph(response.body, media)
+        return _triples(self.run(query, f"{NTRIPLES}, text/plain;q=0.9", **kw))
 
 
 # -- what is current ----------------------------------------------------------------------
@@ -616,16 +710,19 @@ def read_manifest(client: QueryClient, release_id: str,
         manifest = json.loads(rows[0]["manifest"].value)
     except ValueError as exc:
         raise ReleaseError(f"release {release_id} has a damaged description ({exc})") from exc
-    if manifest.get("id") != release_id or not isinstance(manifest.get("graphs"), dict):
+    graphs, published = manifest.get("graphs"), manifest.get("published_graphs")
+    if (manifest.get("id") != release_id or not isinstance(graphs, dict)
+            or not isinstance(published, dict) or set(graphs) != set(published)):
         raise ReleaseError(f"release {release_id} has a damaged description on the store")
     return manifest
 
 
 def release_info(settings: Settings, manifest: Mapping[str, Any]) -> ReleaseInfo:
     """The ReleaseInfo of a remote release: its files from the local copy of the release
-    directory (when there is one), its graphs as named on the remote store."""
+    directory (when there is one); its graphs by their published names, as on the
+    embedded backend (:class:`RemoteSnapshot` translates them to the store's)."""
     release_id = str(manifest["id"])
-    graphs = {str(k): str(v) for k, v in manifest["graphs"].items()}
+    graphs = {str(k): str(v) for k, v in manifest["published_graphs"].items()}
     local = settings.releases_dir / release_id
     try:
         info = read_release(local, require_store=False)
@@ -647,37 +744,64 @@ def release_info(settings: Settings, manifest: Mapping[str, Any]) -> ReleaseInfo
 
 
 class RemoteSnapshot:
-    """Read access pinned to one release on the remote store."""
+    """Read access pinned to one release on the remote store.
 
-    def __init__(self, release: ReleaseInfo, client: QueryClient):
+    Above this class graphs have their published names (``{base}/graph/data``), as on
+    the embedded backend; on the store they are ``{base}/graph/data/{release id}``. The
+    snapshot translates both ways: ``GRAPH <iri>`` and ``FROM`` in queries, the
+    protocol's dataset (always exactly this release's graphs), and graph names in
+    answers. A ``GRAPH`` naming any other graph reads an empty graph that is part of the
+    dataset (Virtuoso 7.2 answers a ``GRAPH`` outside the protocol's dataset as if it
+    matched once).
+    """
+
+    def __init__(self, release: ReleaseInfo, client: QueryClient, remote: Mapping[str, str]):
         self._release = release
         self.client = client
-        self.graphs = sorted(set(release.graphs.values()))
+        #: published graph IRI -> the store's graph IRI, and back
+        self.to_remote = {release.graphs[name]: iri for name, iri in remote.items()
+                          if name in release.graphs}
+        self.to_local = {iri: name for name, iri in self.to_remote.items()}
+        self.graphs = sorted(self.to_remote.values())
+        self.named = [*self.graphs, EMPTY_GRAPH]
 
     @property
     def release(self) -> ReleaseInfo:
         return self._release
 
+    def graph_for(self, iri: str) -> str:
+        """The store's graph for a graph IRI in a query: this release's, or the empty one."""
+        if iri in self.to_remote:
+            return self.to_remote[iri]
+        return iri if iri in self.to_local else EMPTY_GRAPH
+
+    def _local(self, term: Any) -> Any:
+        if isinstance(term, NamedNode) and term.value in self.to_local:
+            return NamedNode(self.to_local[term.value])
+        return term
+
     def _run(self, query: str, bindings: Bindings | None, accept: str) -> Response:
         try:
-            text = bind_values(query, bindings)
+            text = rewrite_graphs(bind_values(query, bindings), self.graph_for)
         except ValueError as exc:
             raise QuerySyntaxError(str(exc)) from exc
-        return self.client.run(text, accept, self.graphs, self.graphs)
+        return self.client.run(text, accept, self.graphs, self.named)
 
     def select(self, query: str, bindings: Bindings | None = None) -> SelectResult:
-        result = parse_json_results(self._run(query, bindings, JSON_RESULTS).body)
+        result = _results(self._run(query, bindings, JSON_RESULTS))
         if not isinstance(result, SelectResult):
             raise TypeError("not a SELECT query")
-        return result
+        rows = [{k: self._local(v) for k, v in row.items()} for row in result.rows]
+        return SelectResult(result.variables, rows)
 
     def construct(self, query: str, bindings: Bindings | None = None) -> list[Triple]:
-        response = self._run(query, bindings, f"{NTRIPLES}, text/plain;q=0.9")
-        media = NTRIPLES if response.media_type == "text/plain" else response.media_type
-        return parse_graph(response.body, media)
+        triples = _triples(self._run(query, bindings, f"{NTRIPLES}, text/plain;q=0.9"))
+        return [Triple(self._local(t.subject), t.predicate, self._local(t.object))
+                if t.subject.value in self.to_local or t.object.value in self.to_local else t
+                for t in triples]
 
     def ask(self, query: str, bindings: Bindings | None = None) -> bool:
-        result = parse_json_results(self._run(query, bindings, JSON_RESULTS).body)
+        result = _results(self._run(query, bindings, JSON_RESULTS))
         if not isinstance(result, bool):
             raise TypeError("not an ASK query")
         return result
@@ -686,37 +810,44 @@ class RemoteSnapshot:
 
     def dataset(self, default_graphs: list[str] | None,
                 named_graphs: list[str] | None) -> tuple[list[str], list[str]]:
-        """The protocol dataset to send for a user's query: the release's graphs when the
-        request names none (the union default graph), else the graphs it names that are
-        graphs of this release (by their remote or their published name); never a graph
-        outside the release."""
+        """The protocol dataset for a user's query: all of this release's graphs when the
+        request names none (the union default graph), else those it names that are graphs
+        of this release; never a graph outside it (nothing named: an empty graph)."""
         if default_graphs is None and named_graphs is None:
-            return self.graphs, self.graphs
-        by_name = {g: g for g in self.graphs}
-        logical = self._release_logical()
-        by_name.update({name: by_name[phys] for name, phys in logical.items()
-                        if phys in by_name})
+            return self.graphs, self.named
 
         def pick(asked: list[str] | None) -> list[str]:
-            chosen = [by_name[g] for g in asked or [] if g in by_name]
-            return chosen or [EMPTY_GRAPH]
+            chosen = [g for g in (self.graph_for(a) for a in asked or []) if g != EMPTY_GRAPH]
+            return sorted(set(chosen)) or [EMPTY_GRAPH]
 
-        return pick(default_graphs), pick(named_graphs)
-
-    def _release_logical(self) -> dict[str, str]:
-        """Published graph IRI -> remote graph IRI (release ids suffix remote names)."""
-        suffix = "/" + self._release.id
-        return {g[: -len(suffix)]: g for g in self.graphs if g.endswith(suffix)}
+        named = pick(named_graphs)
+        return pick(default_graphs), named if EMPTY_GRAPH in named else [*named, EMPTY_GRAPH]
 
     def forward(self, query: str, accept: str, default_graphs: list[str] | None = None,
                 named_graphs: list[str] | None = None, timeout_s: float | None = None,
                 max_bytes: int | None = None) -> Response:
-        """A user's (already guarded) query, as sent, on this release's dataset: the raw
-        answer. Errors are the store's error classes (QuerySyntaxError, RemoteTimeout,
-        StoreUnavailable)."""
+        """A user's (already guarded) query on this release's dataset: the raw answer,
+        with graph names as published.
+
+        The dataset is the request's graphs, else the query's FROM / FROM NAMED (moved
+        out of the text into the protocol), else the union of the release's graphs; only
+        graphs of this release get through (see :meth:`dataset`). The store is given the
+        time limit too. Errors are the store's error classes (QuerySyntaxError,
+        RemoteTimeout, StoreUnavailable)."""
+        try:
+            text, from_default, from_named = split_dataset(query)
+            text = rewrite_graphs(text, self.graph_for)
+        except ValueError as exc:
+            raise QuerySyntaxError(str(exc)) from exc
+        if default_graphs is None and named_graphs is None and (from_default or from_named):
+            default_graphs, named_graphs = from_default, from_named
         defaults, named = self.dataset(default_graphs, named_graphs)
-        return self.client.run(query, accept, defaults, named, timeout_s=timeout_s,
-                               max_bytes=max_bytes)
+        response = self.client.run(text, accept, defaults, named, timeout_s=timeout_s,
+                                   max_bytes=max_bytes)
+        body = response.body
+        for remote, local in self.to_local.items():
+            body = body.replace(remote.encode(), local.encode())
+        return replace(response, body=body)
 
 
 class RemoteStore:
@@ -754,7 +885,8 @@ class RemoteStore:
                 "run `pledge-lod publish --to URL` first"
             )
         manifest = read_manifest(self.client, release_id, timeout_s=timeout)
-        self._snapshot = RemoteSnapshot(release_info(self.settings, manifest), self.client)
+        self._snapshot = RemoteSnapshot(release_info(self.settings, manifest), self.client,
+                                        manifest["graphs"])
         log.info("serving release %s from %s", release_id, _where(self.client.url))
         return self._snapshot
 

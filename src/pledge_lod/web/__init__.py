@@ -42,6 +42,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(create_blueprint(settings, store))
+    from ..openapi import register as register_openapi
+
+    register_openapi(app, settings)  # /openapi.json
 
     @app.context_processor
     def _site_context() -> dict[str, object]:
@@ -66,6 +69,16 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
         )
         if len(raw) > settings.max_url_bytes:
             return error_response(414, f"the URL is longer than {settings.max_url_bytes} bytes")
+        length = request.content_length
+        if (
+            length is not None
+            and length > settings.max_request_bytes
+            and not request.path.startswith("/sparql")  # the endpoint says it its own way
+        ):
+            return error_response(
+                413, f"the request body is {length} bytes; at most "
+                f"{settings.max_request_bytes} are accepted"
+            )
         path = request.path
         lowered = raw.split("?", 1)[0].lower()
         if (

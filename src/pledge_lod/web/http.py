@@ -126,6 +126,7 @@ TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     410: "Gone",
+    413: "Content too large",
     414: "URI too long",
     500: "Internal server error",
     503: "Service unavailable",
