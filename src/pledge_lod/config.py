@@ -68,6 +68,9 @@ class Settings:
     max_url_bytes: int = 8 * 1024
     #: Seconds a client has to send its whole request; a slower one gets 408 (gunicorn).
     request_read_timeout_s: float = 20.0
+    #: Trusted reverse proxies in front of the server (nginx: 1). Their X-Forwarded-For
+    #: gives the client's address; 0 (no proxy): the peer's address, headers ignored.
+    proxy_hops: int = 0
     page_size: int = 50
     backlink_limit: int = 50
 

@@ -16,7 +16,7 @@ from flask import Flask, Response
 from . import __version__
 from . import vocab as v
 from .config import Settings
-from .web.conneg import DOC_FORMATS, LISTING_FORMATS, Format
+from .web.conneg import DOC_FORMATS, JSONLD, LISTING_FORMATS, Format
 from .web.listings import FACETS
 
 JSON = Format("openapi", "json", "application/json", "OpenAPI description", charset=False)
@@ -196,7 +196,7 @@ def document(settings: Settings, base: str) -> dict[str, Any]:
     )
     paths["/context.jsonld"] = _get(
         "The JSON-LD context that documents refer to",
-        {**_ok((JSON,), "The context"), **_common_errors()},
+        {**_ok((JSONLD,), "The context"), **_common_errors()},
         tag="Self-description",
     )
     paths["/graph/{name}"] = _get(

@@ -79,10 +79,20 @@ def _check_store_opens(path: Path) -> None:
         )
 
 
-def _app_factory(settings: Settings):  # pragma: no cover - runs inside workers
+def _app_factory(settings: Settings):
+    """The app as a server runs it: behind ``proxy_hops`` trusted reverse proxies, the
+    client's address (for the per-client SPARQL limit and the access log) is taken from
+    their ``X-Forwarded-For``; with none, a client cannot choose its own address."""
     from .web import create_app
 
-    return create_app(settings)
+    app = create_app(settings)
+    if settings.proxy_hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
+    return app
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -138,9 +148,7 @@ def run_gunicorn(settings: Settings) -> None:  # pragma: no cover - exercised by
 
 
 def run_dev(settings: Settings) -> None:  # pragma: no cover - interactive
-    from .web import create_app
-
-    app = create_app(settings)
+    app = _app_factory(settings)
     app.run(host=settings.host, port=settings.port, threaded=True, debug=False, use_reloader=False)
 
 

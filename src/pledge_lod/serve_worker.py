@@ -35,7 +35,7 @@ MAX_HEAD = 64 * 1024
 #: How long a thread waits for the first bytes before handing the connection back.
 FIRST_WAIT_S = 0.05
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*$", re.I | re.M)
+_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?$", re.I | re.M)
 _READ_BODY_LATER = re.compile(rb"^(transfer-encoding|expect)[ \t]*:", re.I | re.M)
 
 

@@ -100,6 +100,8 @@ def read_yaml(path: Path, root: Path | None = None) -> list[Any]:
         raise YamlError(f"{name}{where}: not valid YAML: {problem}") from exc
     except RecursionError as exc:
         raise YamlError(f"{name}: YAML nests too deeply") from exc
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of more than 4300 digits
+        raise YamlError(f"{name}: not valid YAML: {str(exc)[:200]}") from exc
 
 
 def display_path(path: Path, root: Path | None) -> str:
@@ -197,7 +199,7 @@ def _describe(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value)
+    return _shown(value)
 
 
 PLEDGE_FIELDS = {
