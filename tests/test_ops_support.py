@@ -373,6 +373,8 @@ class Client(threading.Thread):
     def run(self) -> None:
         deadline = time.monotonic() + self.args.duration
         while time.monotonic() < deadline and not self.stop.is_set():
+            if len(self.rec.latencies) >= self.args.max_requests:  # bounded in count too
+                break
             kind, path, headers, ok = self.choose()
             started = time.perf_counter()
             when = time.time()
@@ -441,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sparql-concurrency", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-requests", type=int, default=2_000_000)
     args = parser.parse_args(argv)
     parts = urlsplit(args.url)
     args.host, args.port = parts.hostname, parts.port

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import sys
 import time
 from typing import Any
 
@@ -156,6 +157,9 @@ def _refuse(conn: Any, status: int, reason: str) -> bool:
 
 def worker_class(read_timeout: float, max_body: int) -> type[BufferingThreadWorker]:
     """The worker class with this deployment's limits."""
+    if DEFER is None:  # pragma: no cover - another gunicorn than the locked one
+        print("pledge-lod serve: warning: this gunicorn lacks the gthread hand-back that "
+              "request buffering needs; slow clients can hold threads", file=sys.stderr)
     return type(
         "PledgeLodWorker",
         (BufferingThreadWorker,),

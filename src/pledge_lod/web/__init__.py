@@ -59,7 +59,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
 
     @app.before_request
     def _guard() -> Response | None:
-        """Refuse what no route should ever see: over-long URLs, dot segments, NUL,
+        """Refuse what no route should ever see: over-long URLs and bodies (every route
+        reads at most ``max_request_bytes``), dot segments, NUL,
         backslashes, encoded slashes, over-long segments. Werkzeug's routing and the
         manifest lookups would refuse them too; this answers early and plainly."""
         raw = (
