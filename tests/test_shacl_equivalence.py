@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tempfile
 from pathlib import Path
 
 from conftest import DATA, copy_data, run_cli
@@ -21,9 +22,11 @@ SHAPE_CASES = [
 
 
 def _problems(data: Path, engine: str) -> set[str]:
-    result = run_cli(
-        "validate", "--quiet", "--engine", engine, "--data", str(data), "--base", BASE, timeout=600
-    )
+    with tempfile.TemporaryDirectory() as releases:  # no build cache shared between runs
+        result = run_cli(
+            "validate", "--quiet", "--engine", engine, "--data", str(data), "--base", BASE,
+            "--releases", releases, timeout=600,
+        )  # fmt: skip
     assert "Traceback" not in result.stderr
     return {line for line in result.stderr.splitlines() if line.startswith("data/")}
 

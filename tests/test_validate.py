@@ -197,7 +197,8 @@ def test_violation_is_reported_and_nothing_published(
 ) -> None:
     data = copy_data(tmp_path / "data")
     break_data(data)
-    result = run_cli("validate", "--quiet", "--data", str(data), "--base", BASE)
+    result = run_cli("validate", "--quiet", "--data", str(data), "--base", BASE,
+                     "--releases", str(tmp_path / "check"))  # fmt: skip
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     pattern = re.compile(
@@ -215,7 +216,7 @@ def test_violation_is_reported_and_nothing_published(
     assert [p for p in releases.iterdir() if not p.name.startswith(".")] == []
 
 
-def test_bundled_data_is_valid() -> None:
-    result = run_cli("validate", "--quiet", "--base", BASE)
+def test_bundled_data_is_valid(tmp_path: Path) -> None:
+    result = run_cli("validate", "--quiet", "--base", BASE, "--releases", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

@@ -240,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad settings values
         print(f"pledge-lod: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # disk full, permissions: say what, not where in the code
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"pledge-lod: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

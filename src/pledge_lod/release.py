@@ -140,7 +140,8 @@ class _Pipeline:
             return None
         registry_files = sorted(p for p in s.data_dir.glob("*.yaml") if p.is_file())
         registry_files += sorted((s.data_dir / KOS_DIR).glob("*.ttl"))
-        registry_key = stat_digest(registry_files)
+        # The mapped registries depend on the base too, not only on the files.
+        registry_key = f"{__version__}|{self.iris.base}|{stat_digest(registry_files)}"
         context = hashlib.sha256(
             f"{__version__}|{self.iris.base}|{schema.source_digest}|{registry_key}".encode()
         ).hexdigest()
@@ -193,7 +194,7 @@ class _Pipeline:
             small.bulk_load(registry_nt + pending.nt + kos_types, format=RdfFormat.N_TRIPLES)
             jobs = s.validation_jobs or os.cpu_count() or 1
             found = locate(sparql_violations(small, schema, None, jobs), located, self.iris)
-            problems.extend(pending.record(found, cache, registry_key))
+            problems.extend(pending.record(found, cache))
             self.timer.stage(f"validated {pending.count} changed pledges and the registries")
         else:
             self.store = self._load_store(nt_path, store_path, kos)
@@ -203,9 +204,10 @@ class _Pipeline:
             graphs = [self.graphs["data"], context.value]
             found = locate(sparql_violations(self.store, schema, graphs, jobs), located, self.iris)
             self.store.remove_graph(context)
-            problems.extend(pending.record(found, cache, registry_key))
+            problems.extend(pending.record(found, cache))
             self.timer.stage(f"validated all {self.result.pledges} pledges")
-        problems.extend(pending.cached)
+        if self.engine != "pyshacl":  # the reference engine always judges everything
+            problems.extend(pending.known)
         problems.extend(schema_problems(schema, used_terms))
         return records, schema, kos
 
@@ -263,7 +265,7 @@ class _Pipeline:
                     self.timer.stage(f"pledges: {self.result.pledges} mapped")
             pending.add(path, entry, kept)
         cache.prune({str(p) for p in files})
-        pending.decide(self.result.pledges)
+        pending.decide()
         return pending
 
 
@@ -271,52 +273,59 @@ class _Pending:
     """Which files' pledges need validating, and the violations the others had."""
 
     INCREMENTAL_SHARE = 0.25  # above this share of changed pledges, validate everything
+    MAX_PENDING_BYTES = 256 * 1024 * 1024  # beyond this, validating everything is cheaper
 
     def __init__(self) -> None:
-        self.files: dict[str, Path] = {}  # display file -> path, of files to validate
-        self.ids: dict[str, str] = {}  # pledge IRI suffix -> display file
+        self.files: dict[str, Path] = {}  # display file -> path, every pledge file
+        self.todo: set[str] = set()  # display files whose pledges need validating
+        self.cached: dict[str, list[Problem]] = {}  # display file -> its known violations
         self.chunks: list[bytes] = []
+        self.size = 0
         self.count = 0
-        self.cached: list[Problem] = []
+        self.total = 0
+        self.nt = b""
         self.incremental = False
 
     def add(self, path: Path, entry: FileEntry, kept: list[tuple[str, bytes]]) -> None:
+        display = entry.pledges[0][1] if entry.pledges else str(path)
+        self.files[display] = path
+        self.total += len(kept)
         if entry.violations is not None:
-            self.cached.extend(entry.violations)
+            self.cached[display] = entry.violations
             return
-        for pid, nt in kept:
-            self.ids[pid] = str(path)
-            self.chunks.append(nt)
+        self.todo.add(display)
         self.count += len(kept)
-        self.files[str(path)] = path
+        if self.size <= self.MAX_PENDING_BYTES:  # past it the triples are not needed
+            for _, nt in kept:
+                self.chunks.append(nt)
+                self.size += len(nt)
 
-    def decide(self, total: int) -> None:
-        self.incremental = total > 0 and self.count <= total * self.INCREMENTAL_SHARE
-        if not self.incremental:  # everything is validated again: drop what was cached
-            self.cached = []
+    def decide(self) -> None:
+        self.incremental = (
+            self.total > 0
+            and self.count <= self.total * self.INCREMENTAL_SHARE
+            and self.size <= self.MAX_PENDING_BYTES
+        )
         self.nt = b"".join(self.chunks) if self.incremental else b""
         self.chunks = []
 
-    def record(self, found: list[Problem], cache: BuildCache, registry_key: str) -> list[Problem]:
-        """Keep the problems of the validated pledges (and the registries); remember
-        each file's violations in the cache."""
-        by_file: dict[str, list[Problem]] = {f: [] for f in self.files}
-        kept: list[Problem] = []
-        pledge_files = {str(p) for p in self.files.values()}
+    @property
+    def known(self) -> list[Problem]:
+        """Violations reused from the cache (none when everything is validated again)."""
+        if not self.incremental:
+            return []
+        return [p for problems in self.cached.values() for p in problems]
+
+    def record(self, found: list[Problem], cache: BuildCache) -> list[Problem]:
+        """Remember each validated file's violations in the cache; return them all."""
+        validated = self.todo if self.incremental else set(self.files)
+        by_file: dict[str, list[Problem]] = {f: [] for f in validated}
         for problem in found:
-            path = self.ids.get(problem.record) if problem.file != "?" else None
-            if self.incremental and path is None and _is_pledge_problem(problem, pledge_files):
-                continue  # a cached file's pledge, already counted from the cache
-            kept.append(problem)
-            if path is not None:
-                by_file.setdefault(path, []).append(problem)
-        for path, violations in by_file.items():
-            cache.set_violations(Path(path), violations)
-        return kept
-
-
-def _is_pledge_problem(problem: Problem, pledge_files: set[str]) -> bool:
-    return "pledges/" in problem.file
+            if problem.file in by_file:
+                by_file[problem.file].append(problem)
+        for display, violations in by_file.items():
+            cache.set_violations(self.files[display], violations)
+        return found
 
 
 _MAPPERS: dict[str, Mapper] = {}
