@@ -18,10 +18,10 @@ HEADER = f"""# pledge_lod benchmarks
 
 Written by `bench/run.py` (see its `--help`). Each run adds a section at the top; older
 runs stay below, unchanged, so figures can be compared over time. Raw figures of every
-run are in `bench/out/run-*.json`. All numbers of a section come from one run on one
-machine, with the data built in that run; the machines these run on are shared, so
-absolute figures move with other load - the ratios against the floor, measured
-interleaved with the real server, are the figures to compare.
+run are in `bench/out/run-*.json` (not committed). All numbers of a section come from one
+run on one machine, with the data built in that run; the machines these run on are
+shared, so absolute figures move with other load - the ratios against the floor,
+measured interleaved with the real server, are the figures to compare.
 
 {MARKER}
 """
@@ -35,14 +35,16 @@ DIAGNOSTIC = "ask"
 
 
 def write_results(path: Path, run: dict[str, Any]) -> None:
-    """Insert ``run``'s section above the older ones (creating the file if need be)."""
-    older = ""
+    """Insert ``run``'s section right below the file's header, above everything else
+    (creating the file if need be). The header - the text before the first marker -
+    is kept as it is, so that edits made to it by hand survive."""
+    header, older = HEADER, ""
     if path.exists():
         text = path.read_text(encoding="utf-8")
         if MARKER in text:
-            older = text.split(MARKER, 1)[1].lstrip("\n")
-    section = render_run(run)
-    body = HEADER + "\n" + section.rstrip("\n") + "\n"
+            head, older = text.split(MARKER, 1)
+            header, older = head + MARKER + "\n", older.lstrip("\n")
+    body = header + "\n" + render_run(run).rstrip("\n") + "\n"
     if older:
         body += "\n" + MARKER + "\n\n" + older
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -420,7 +420,8 @@ def _read(folder: Path, content: bytes, name: str = "fuzzed") -> list[Pledge]:
     problems: list[Problem] = []
     started = time.monotonic()
     pledges = read_pledge_file(path, folder, problems)
-    assert time.monotonic() - started < 5, "reading one small file took seconds"
+    # A hang detector, not a speed test: an alias bomb or a runaway parse would take minutes.
+    assert time.monotonic() - started < 60, "reading one small file hung"
     assert all(isinstance(p, Pledge) for p in pledges)
     for problem in problems:
         assert isinstance(problem, Problem) and len(str(problem)) < 5000, str(problem)[:300]
