@@ -150,7 +150,9 @@ def describe_dataset(
     # Example resources: the first pledge and the first place, by IRI.
     for cls in (iris.term("Pledge"), v.SCHEMA + "Place"):
         rows = _select(
-            store, f"SELECT (MIN(STR(?s)) AS ?first) WHERE {{ ?s a <{cls}> }}", data_graph
+            store,
+            f"SELECT (MIN(STR(?s)) AS ?first) WHERE {{ ?s a {OxNamedNode(cls)} }}",
+            data_graph,
         )
         if rows and rows[0].get("first") is not None:
             g.add((ds, VOID.exampleResource, URIRef(rows[0]["first"].value)))  # type: ignore[attr-defined]
@@ -165,7 +167,8 @@ def describe_dataset(
             continue
         objects = _select(
             store,
-            f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ ?s <{pred}> ?o FILTER(isIRI(?o)) }} GROUP BY ?o",
+            f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ ?s {OxNamedNode(pred)} ?o FILTER(isIRI(?o)) }} "
+            "GROUP BY ?o",
             data_graph,
         )
         if len(objects) <= 100_000:
