@@ -107,6 +107,7 @@ def render_run(run: dict[str, Any]) -> str:
     out += _probe_table(sizes)
     out += _sparql_table(sizes)
     out += _rdflib_notes(sizes)
+    out += _virtuoso_tables(sizes)
     out += _revalidate_table(sizes)
     out += _errors(sizes)
     out += ["### Targets", ""] + [f"- {line}" for line in targets(sizes)] + [""]
@@ -276,6 +277,95 @@ def _rdflib_notes(sizes: list[dict]) -> list[str]:
         else:
             lines.append(f"- {label} pledges: rdflib-endpoint not measured: {r['note']}")
     return ["rdflib-endpoint:", "", *lines, ""] if lines else []
+
+
+def _ratio(num: float | None, den: float | None) -> str:
+    return f"{num / den:.2f}" if num and den else "-"
+
+
+def _virtuoso_tables(sizes: list[dict]) -> list[str]:
+    """The load of each size into Virtuoso, then the mix on it beside the embedded store."""
+    loads, rows, notes = [], [], []
+    versions: list[str] = []
+    describe_differs = False
+    for s in sizes:
+        v = s.get("virtuoso")
+        label = _n(s["pledges_requested"])
+        if not v:
+            continue
+        if not v.get("measured"):
+            notes.append(f"- {label} pledges: Virtuoso not measured: {v['note']}")
+            continue
+        pub = v.get("publish") or {}
+        if pub:
+            loads.append([
+                label, _n(pub["triples"]), _n(v["start_s"], 1), _n(pub["wall_s"], 1),
+                _n(pub["triples"] / pub["wall_s"]) if pub["wall_s"] else "-",
+                _n(v["buffers"] * 8 / 1024), _n(v.get("rss_mb")),
+            ])  # fmt: skip
+        for q in v.get("queries") or []:
+            r = q["rows"]
+            counts = "/".join("-" if r.get(k) is None else str(r[k])
+                              for k in ("embedded", "virtuoso", "app"))  # fmt: skip
+            agree = q["agreement"]
+            same = (agree["virtuoso"] if agree["virtuoso"] == agree["app"]
+                    else f"direct: {agree['virtuoso']}; app: {agree['app']}")  # fmt: skip
+            if q["key"] == "describe" and same != "same":
+                describe_differs = True
+            rows.append([
+                label, q["title"], counts, same, str(q["runs"]), _ms(q["embedded_ms"]),
+                _ms(q["direct_ms"]), _ms(q["app_ms"]), _ratio(q["direct_ms"], q["embedded_ms"]),
+                _ratio(q["app_ms"], q["embedded_ms"]), _ratio(q["app_ms"], q["direct_ms"]),
+            ])  # fmt: skip
+        version = " ".join(str(v.get("version", "")).split())
+        if version and version not in versions:
+            versions.append(version)
+    if not (loads or rows or notes):
+        return []
+    notes += [f"- Version (its `Server` header): {version}" for version in versions]
+    out: list[str] = []
+    if loads:
+        intro = ("A private Virtuoso per size (`tests/virtuoso.py`, the tests' runner: its own "
+                 "database in a temporary folder, `virtuoso-t -f`, buffer pool as Virtuoso's "
+                 "virtuoso.ini suggests for the memory the data needs), loaded by "
+                 "`pledge-lod publish --to http://127.0.0.1:PORT/sparql` (Graph Store "
+                 "Protocol, N-Triples in chunks of 50,000 triples, every graph counted on "
+                 "the store before the pointer moves). Triples: all five graphs of the "
+                 "release (data, ontology, shapes, SDG KOS, VoID). Memory: Virtuoso's RSS "
+                 "after the mix.")
+        head = ["pledges", "triples loaded", "Virtuoso start s", "publish s", "triples/s",
+                "buffer pool MB", "Virtuoso RSS MB"]
+        out += _block("### Virtuoso: loading the release", intro, head, loads)
+    if rows:
+        intro = (
+            "The same queries, interleaved round by round, each request on a fresh "
+            "connection, sequential. Embedded: our app's `GET /sparql` on the release's "
+            "Oxigraph store (started again for this phase, so its figures are taken beside "
+            "Virtuoso's, not copied from the table above). Virtuoso direct: `GET /sparql` "
+            "on Virtuoso with `Accept` set explicitly (JSON results; RDF/XML for DESCRIBE) "
+            "and the dataset the app sends (the release's graphs as `default-graph-uri` "
+            "and `named-graph-uri`). App on Virtuoso: our app's `GET /sparql` served with "
+            "the remote backend, which forwards the query to Virtuoso as a form POST (a "
+            "direct `application/sparql-query` POST hangs Virtuoso 7.2) and passes the "
+            "answer back. Rows: answers counted embedded/Virtuoso direct/app on Virtuoso "
+            "(triples for DESCRIBE). Answer: each answer compared with the embedded one as "
+            "RDF terms (Virtuoso's `typed-literal` JSON is the same term as Oxigraph's "
+            "literal with a datatype), row by row and in order; graphs as sets of triples."
+        )
+        head = ["pledges", "query", "rows", "answer vs embedded", "runs", "embedded HTTP ms",
+                "Virtuoso direct ms", "app on Virtuoso HTTP ms", "Virtuoso / embedded",
+                "app on Virtuoso / embedded", "app on Virtuoso / Virtuoso direct"]
+        out += _block("### SPARQL mix on Virtuoso beside the embedded store (medians)", intro,
+                      head, rows)  # fmt: skip
+    if describe_differs:
+        notes.append("- DESCRIBE: SPARQL 1.1 leaves what a description holds to each engine "
+                     "(section 16.4), and Oxigraph's and Virtuoso's default describe modes "
+                     "are not the same, so a DESCRIBE that differs while the SELECT queries "
+                     "agree shows the engines' DESCRIBE semantics, not missing or different "
+                     "data.")
+    if notes:
+        out += ["Virtuoso:", "", *notes, ""]
+    return out
 
 
 def _revalidate_table(sizes: list[dict]) -> list[str]:

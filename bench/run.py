@@ -1,7 +1,7 @@
 """The pledge_lod benchmark: one command, every figure of issue 5 from one run.
 
     .venv/bin/python bench/run.py --sizes 1000,10000,100000 [--full] [--out bench/out]
-                                  [--duration 10] [--connections 16]
+                                  [--duration 10] [--connections 16] [--no-virtuoso]
 
 For each size: synthesise data (fixed seed), build a release (time and peak memory per
 stage), serve it under gunicorn next to the floor app (same gunicorn setup, precomputed
@@ -11,6 +11,10 @@ bytes), and measure from this process - a second process - on 127.0.0.1:
   server and the floor, interleaved format by format (``deref.py``);
 * the SPARQL mix over HTTP, in-process with pyoxigraph, on the floor, and on
   rdflib-endpoint serving the same dump (``sparql_mix.py``);
+* the same mix on Virtuoso: a private instance (``tests/virtuoso.py``) loaded with
+  ``pledge-lod publish --to``, queried directly and through our app on the remote backend,
+  beside the embedded store (``virtuoso_mix.py``; ``--no-virtuoso`` leaves it out, and
+  without Virtuoso installed the run stops at once rather than leave it out silently);
 * a rebuild after one changed record (the re-validation target).
 
 It writes the run's raw JSON to ``--out`` and inserts a section at the top of
@@ -26,6 +30,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import subprocess
@@ -33,6 +38,8 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -59,6 +66,7 @@ from procs import (  # noqa: E402
     free_port,
     machine_info,
     port_is_free,
+    run_measured,
     sample_tree,
     signals_raise,
     wait_http,
@@ -72,9 +80,17 @@ from sparql_mix import (  # noqa: E402
     measure_rdflib,
     mix,
 )
+from virtuoso_mix import Dataset, Virtuoso, missing, new_virtuoso  # noqa: E402
+from virtuoso_mix import measure as measure_virtuoso  # noqa: E402
 
 FULL_SIZE = 1_000_000
 START_TIMEOUT_S = 180.0
+#: The query time limit of every server in the SPARQL phases (app, its remote backend,
+#: Virtuoso's own MaxQueryExecutionTime): generous, the default 10 s could cut the mix
+#: at 1M pledges.
+QUERY_TIMEOUT_S = 300
+#: Triples per Graph Store request of ``pledge-lod publish`` (its default).
+PUBLISH_CHUNK = 50_000
 RANDOM_SIZE_SAMPLE = 50
 
 
@@ -120,6 +136,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="do not start rdflib-endpoint on more triples than this")
     p.add_argument("--no-revalidate", action="store_true",
                    help="skip the rebuild after one changed record")
+    p.add_argument("--no-virtuoso", action="store_true",
+                   help="leave out the SPARQL mix on Virtuoso (otherwise Virtuoso must be "
+                        "installed: tests/tools/install.sh)")
     p.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     p.add_argument("--keep-data", action="store_true", help="keep data and releases")
     args = p.parse_args(argv)
@@ -175,6 +194,7 @@ def _measure_size(ctx: Context, pledges: int, work: Path, result: dict[str, Any]
                                  queries, release, result)  # fmt: skip
     result["rdflib"] = _rdflib_phase(ctx, release, stats.triples, queries, timings, work)
     result["sparql"] = [t.to_json() for t in timings]
+    result["virtuoso"] = _virtuoso_phase(ctx, releases, release, stats.triples, queries, work)
     if not args.no_revalidate:
         say(f"{pledges:,} pledges: rebuild after one changed record")
         changed = change_one_record(data)
@@ -259,13 +279,22 @@ def _wsgi_probe(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _start_app(ctx: Context, releases: Path, port: int, work: Path) -> Server:
+def _start_app(
+    ctx: Context,
+    releases: Path,
+    port: int,
+    work: Path,
+    remote: dict[str, str] | None = None,
+) -> Server:
+    """``pledge-lod serve`` on the release's embedded store, or, given ``remote``
+    (PLEDGE_LOD_* settings of the remote backend), on the external store."""
     argv = [ctx.python, "-m", "pledge_lod", "serve", "--releases", str(releases), "--host",
             "127.0.0.1", "--port", str(port), "--workers", str(ctx.args.workers), "--threads",
             str(ctx.args.threads)]  # fmt: skip
-    # A generous query time limit: the default 10 s could cut the mix at 1M pledges.
-    env = {**ctx.env, "PLEDGE_LOD_QUERY_TIMEOUT_S": "300"}
-    return ctx.servers.start("pledge-lod serve", argv, port, work / "serve.log", env)
+    env = {**ctx.env, "PLEDGE_LOD_QUERY_TIMEOUT_S": str(QUERY_TIMEOUT_S), **(remote or {})}
+    name = "pledge-lod serve" + (" (remote backend)" if remote else "")
+    log = work / ("serve-remote.log" if remote else "serve.log")
+    return ctx.servers.start(name, argv, port, log, env)
 
 
 def _start_floor(ctx: Context, sizes: dict[str, dict[str, int]], work: Path) -> Server:
@@ -340,6 +369,88 @@ def _rdflib_phase(
                          "where the first answer took under 2 s)."}  # fmt: skip
 
 
+# -- Virtuoso -----------------------------------------------------------------------------
+
+
+def _virtuoso_phase(
+    ctx: Context,
+    releases: Path,
+    release: Path,
+    triples: int,
+    queries: list,
+    work: Path,
+) -> dict[str, Any]:
+    """A private Virtuoso loaded by ``pledge-lod publish``, then the mix on it directly and
+    through the app on the remote backend, interleaved with the app on the embedded store.
+    Virtuoso and both apps are stopped before returning, on every path."""
+    args = ctx.args
+    if args.no_virtuoso:
+        return {"measured": False, "note": "left out (--no-virtuoso)"}
+    store = new_virtuoso(work / "virtuoso", triples, QUERY_TIMEOUT_S)
+    out: dict[str, Any] = {"measured": True, "buffers": store.buffers}
+    apps: list[Server] = []
+    try:
+        say("  Virtuoso: starting a private instance")
+        started = time.monotonic()
+        store.start(timeout=START_TIMEOUT_S)
+        out["start_s"] = round(time.monotonic() - started, 2)
+        out["version"] = _virtuoso_version(store.query_url)
+        say("  Virtuoso: pledge-lod publish")
+        out["publish"] = _publish(ctx, store, releases, triples)
+        say(f"  Virtuoso: {out['publish']['triples']:,} triples published in "
+            f"{out['publish']['wall_s']:.1f} s; running the mix")  # fmt: skip
+        dataset = Dataset.current(store.query_url)
+        if dataset.release != release.name:
+            raise BenchError(f"Virtuoso serves release {dataset.release}, not {release.name}")
+        remote = {"PLEDGE_LOD_BACKEND": "remote", "PLEDGE_LOD_REMOTE_QUERY_URL": store.query_url,
+                  "PLEDGE_LOD_REMOTE_TIMEOUT_S": str(QUERY_TIMEOUT_S),
+                  "PLEDGE_LOD_RELEASES_DIR": str(releases)}  # fmt: skip
+        for env in (remote, None):
+            apps.append(_start_app(ctx, releases, free_port(), work, env))
+        for app in apps:
+            wait_http(app, "/sparql?query=ASK%7B%7D", START_TIMEOUT_S, JSON_RESULTS)
+        on_virtuoso, embedded = apps
+        timings = measure_virtuoso(queries, embedded.port, on_virtuoso.port, store.http_port,
+                                   dataset, args.sparql_runs, args.sparql_budget,
+                                   timeout_s=QUERY_TIMEOUT_S)  # fmt: skip
+        out["queries"] = [t.to_json() for t in timings]
+        assert store.process is not None
+        tree = sample_tree(store.process.pid)
+        out["rss_mb"] = max(tree.rss_mb.values()) if tree else None
+    finally:
+        for app in apps:
+            ctx.servers.stop(app)
+        say("  Virtuoso: stopping")
+        store.stop(timeout=60)
+    return out
+
+
+def _virtuoso_version(query_url: str) -> str:
+    """Virtuoso's version, from the Server header of its answers."""
+    url = query_url + "?" + urllib.parse.urlencode({"query": "ASK {}"})
+    request = urllib.request.Request(url, headers={"Accept": JSON_RESULTS})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return resp.headers.get("Server", "")
+
+
+def _publish(ctx: Context, store: Virtuoso, releases: Path, triples: int) -> dict[str, Any]:
+    """``pledge-lod publish --to`` the instance, as a deployment would (credentials in the
+    environment, off the command line); wall time and the triples it verified."""
+    argv = [ctx.python, "-m", "pledge_lod", "publish", "--to", store.query_url, "--releases",
+            str(releases), "--timeout", str(QUERY_TIMEOUT_S), "--chunk", str(PUBLISH_CHUNK)]
+    env = {**ctx.env, "PLEDGE_LOD_REMOTE_USER": store.user,
+           "PLEDGE_LOD_REMOTE_PASSWORD": store.password}  # fmt: skip
+    done = run_measured(argv, 300 + triples * 0.0002, env)
+    if done.returncode != 0:
+        raise BenchError(f"pledge-lod publish failed ({done.returncode}): "
+                         f"{done.stderr.strip()[-800:]}\n{store.log_tail(10)}")  # fmt: skip
+    verified = re.search(r"all (\d+) triples verified", done.stderr)
+    if verified is None:
+        raise BenchError(f"pledge-lod publish did not verify the load: {done.stderr[-800:]}")
+    return {"wall_s": round(done.wall_s, 2), "triples": int(verified.group(1)),
+            "peak_rss_mb": round(done.max_rss_mb), "chunk": PUBLISH_CHUNK}  # fmt: skip
+
+
 # -- the run ------------------------------------------------------------------------------
 
 
@@ -360,6 +471,9 @@ def _now() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if not args.no_virtuoso and (why := missing()) is not None:
+        say(f"{why}; or give --no-virtuoso to leave the Virtuoso comparison out")
+        return 2
     tool = load_tool(args.tool)
     work = args.work or Path(tempfile.mkdtemp(prefix="pledge-bench-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -372,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"tool": tool, "duration": args.duration, "connections": args.connections,
                      "wrk_threads": args.wrk_threads, "workers": args.workers,
                      "threads": args.threads, "hot": args.hot, "seed": args.seed,
-                     "sparql_runs": args.sparql_runs, "rdflib_runs": args.rdflib_runs},
+                     "sparql_runs": args.sparql_runs, "rdflib_runs": args.rdflib_runs,
+                     "virtuoso": not args.no_virtuoso, "query_timeout_s": QUERY_TIMEOUT_S},
         "sizes": [],
     }  # fmt: skip
     interrupted = False

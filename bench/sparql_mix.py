@@ -96,6 +96,8 @@ class Answer:
     status: int
     body: bytes
     content_type: str
+    #: Virtuoso's X-SQL-State header ("S1TAT": an answer cut short by its time limit)
+    sql_state: str = ""
 
 
 def http_get(port: int, path: str, accept: str, timeout_s: float) -> Answer:
@@ -108,7 +110,8 @@ def http_get(port: int, path: str, accept: str, timeout_s: float) -> Answer:
         resp = conn.getresponse()
         body = resp.read()
         seconds = time.perf_counter() - started
-        return Answer(seconds, resp.status, body, resp.getheader("Content-Type", ""))
+        return Answer(seconds, resp.status, body, resp.getheader("Content-Type", ""),
+                      resp.getheader("X-SQL-State", "").strip())
     finally:
         conn.close()
 

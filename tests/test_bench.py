@@ -3,7 +3,10 @@
 Only that it runs: no timing is asserted (the figures belong in bench/RESULTS.md, from a
 real run on the real sizes). wrk is the load generator the results are meant to come
 from, so in CI (``CI=true``) a missing wrk is a failure; locally the run falls back to
-the Python load generator.
+the Python load generator. The same for Virtuoso (the mix on the external store): in CI
+a missing Virtuoso is a failure, as in tests/virtuoso.py; locally the run leaves that
+phase out with ``--no-virtuoso``, so the rest of the benchmark is still checked. The
+answers on Virtuoso must be the embedded store's, row for row.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from virtuoso import missing as virtuoso_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "bench" / "run.py"
@@ -30,6 +35,11 @@ TABLE_TITLES = (
     "### Rebuild after one changed record",
     "### Targets",
 )
+VIRTUOSO_TITLES = (
+    "### Virtuoso: loading the release",
+    "### SPARQL mix on Virtuoso beside the embedded store (medians)",
+)
+MIX_KEYS = {"per-goal", "place", "text", "describe", "page", "ask"}
 
 
 def _tool() -> str:
@@ -40,13 +50,26 @@ def _tool() -> str:
     return "python"
 
 
+def _with_virtuoso() -> bool:
+    """Whether the run includes the Virtuoso phase: always in CI (missing: a failure)."""
+    message = virtuoso_missing()
+    if message is None:
+        return True
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    return False
+
+
 def test_bench_runs_at_a_small_size(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
+    with_virtuoso = _with_virtuoso()
     argv = [sys.executable, str(RUN), "--sizes", "300", "--duration", "2",
             "--out", str(tmp_path / "out"), "--results", str(results), "--tool", _tool(),
             "--sparql-runs", "3", "--rdflib-runs", "1",
             "--work", str(tmp_path / "work")]  # fmt: skip
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    if not with_virtuoso:
+        argv.append("--no-virtuoso")
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=420,
                           check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -62,10 +85,51 @@ def test_bench_runs_at_a_small_size(tmp_path: Path) -> None:
     assert size["errors"] == []
     assert size["build"]["pledges"] == 300 and size["build"]["stages"]
     keys = {q["key"] for q in size["sparql"]}
-    assert keys == {"per-goal", "place", "text", "describe", "page", "ask"}
+    assert keys == MIX_KEYS
     for q in size["sparql"]:  # the three engines answered the same thing
         counts = {v for v in q["rows"].values() if v is not None}
         assert len(counts) == 1, q
+    if with_virtuoso:
+        _check_virtuoso(size["virtuoso"], text, size["build"]["triples"])
+    else:
+        assert size["virtuoso"] == {"measured": False, "note": "left out (--no-virtuoso)"}
+    # Virtuoso (virtuoso-t -f, its own session) is stopped with the size: none left over.
+    leftover = subprocess.run(["pgrep", "-f", str(tmp_path / "work")], capture_output=True,
+                              text=True, check=False)  # fmt: skip
+    assert leftover.stdout.strip() == "", leftover.stdout
+
+
+def _check_virtuoso(v: dict, text: str, data_triples: int) -> None:
+    """Virtuoso was loaded with the whole release and answered the mix as the embedded
+    store does: the same rows, in the same order; DESCRIBE, whose contents SPARQL leaves
+    to each engine, either the same triples or explained in the report."""
+    for title in VIRTUOSO_TITLES:
+        assert title in text, f"{title!r} missing from RESULTS.md"
+    assert v["measured"] is True
+    assert v["publish"]["triples"] > data_triples and v["publish"]["wall_s"] > 0
+    assert {q["key"] for q in v["queries"]} == MIX_KEYS
+    for q in v["queries"]:
+        assert q["runs"] >= 3 and q["embedded_ms"] > 0 and q["direct_ms"] > 0, q
+        assert q["app_ms"] > 0, q
+        if q["key"] == "describe" and q["agreement"]["virtuoso"] != "same":
+            assert "DESCRIBE: SPARQL 1.1 leaves" in text
+            continue
+        assert q["agreement"] == {"virtuoso": "same", "app": "same"}, q
+        assert len(set(q["rows"].values())) == 1, q
+
+
+def test_bench_without_virtuoso_fails_and_names_the_installer(tmp_path: Path) -> None:
+    """Virtuoso not installed: the run stops at once, saying how to install it, rather
+    than leave the comparison out unnoticed; --no-virtuoso is the way to leave it out."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    argv = [sys.executable, str(RUN), "--sizes", "300", "--out", str(tmp_path / "out"),
+            "--results", str(tmp_path / "RESULTS.md"), "--work", str(tmp_path / "work")]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": str(empty)}, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "tests/tools/install.sh" in done.stderr and "--no-virtuoso" in done.stderr
+    assert not (tmp_path / "RESULTS.md").exists() and not (tmp_path / "work").exists()
 
 
 def test_bench_keeps_older_runs(tmp_path: Path) -> None:

@@ -8,6 +8,11 @@ read-only.
 
 Missing Virtuoso: the tests skip, except in CI (``CI=true``), where it is a failure
 (``make tools`` / tests/tools/install.sh installs Debian's virtuoso-opensource).
+
+The benchmark (bench/run.py) runs the same class outside pytest, so pytest is imported
+only by :func:`require_virtuoso`, and the class itself raises :class:`VirtuosoMissing`.
+The benchmark also sizes the buffer pool and the query time limit for its larger data;
+the defaults are the tests' small settings.
 """
 
 from __future__ import annotations
@@ -25,19 +30,30 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 VIRTUOSO = shutil.which("virtuoso-t")
 ISQL = shutil.which("isql-vt") or shutil.which("isql-v")
 VAD_DIR = Path("/usr/share/virtuoso-opensource-7/vad")
 
 
+class VirtuosoMissing(RuntimeError):
+    """virtuoso-t or isql-vt is not installed; the message says how to install them."""
+
+
+def missing() -> str | None:
+    """Why Virtuoso cannot run here (a message naming the installer), or None."""
+    if VIRTUOSO and ISQL:
+        return None
+    return ("Virtuoso is not installed (virtuoso-t and isql-vt): run tests/tools/install.sh"
+            " or apt-get install virtuoso-opensource")
+
+
 def require_virtuoso() -> None:
     """Skip (fail in CI) when Virtuoso is not installed."""
-    if VIRTUOSO and ISQL:
+    message = missing()
+    if message is None:
         return
-    message = ("Virtuoso is not installed (virtuoso-t and isql-vt): run tests/tools/install.sh"
-               " or apt-get install virtuoso-opensource")
+    import pytest  # here, not at the top: bench/run.py uses this module without pytest
+
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -77,8 +93,8 @@ CheckpointInterval = 60
 O_DIRECT = 0
 CaseMode = 2
 DirsAllowed = ., {d}
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty_buffers}
 ThreadsPerQuery = 2
 AsyncQueueMaxThreads = 4
 
@@ -95,7 +111,7 @@ EnabledGzipContent = 0
 [SPARQL]
 ResultSetMaxRows = 1000000
 MaxQueryCostEstimationTime = 400
-MaxQueryExecutionTime = 60
+MaxQueryExecutionTime = {max_query_s}
 """
 
 
@@ -104,9 +120,15 @@ class Virtuoso:
 
     user = "pledge"
 
-    def __init__(self, folder: Path):
-        require_virtuoso()
+    def __init__(self, folder: Path, *, buffers: int = 10000, max_query_s: int = 60):
+        """``buffers``: 8 KB pages of Virtuoso's buffer pool (10,000 = 80 MB is plenty for
+        the bundled data; the benchmark gives more). ``max_query_s``: the store's own
+        limit on one query (MaxQueryExecutionTime)."""
+        message = missing()
+        if message is not None:
+            raise VirtuosoMissing(message)
         self.folder = folder
+        self.buffers = buffers
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "www").mkdir(exist_ok=True)
         self.sql_port = _free_port()
@@ -117,7 +139,9 @@ class Virtuoso:
         self._configured = False
         self._paused = False
         (self.folder / "virtuoso.ini").write_text(
-            INI.format(d=self.folder, sql_port=self.sql_port, http_port=self.http_port))
+            INI.format(d=self.folder, sql_port=self.sql_port, http_port=self.http_port,
+                       buffers=buffers, dirty_buffers=buffers * 3 // 5,
+                       max_query_s=max_query_s))
 
     # -- URLs -------------------------------------------------------------------------------
 
