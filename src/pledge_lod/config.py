@@ -73,6 +73,9 @@ class Settings:
     proxy_hops: int = 0
     page_size: int = 50
     backlink_limit: int = 50
+    #: Per worker: bytes of complete answers (documents, listings, redirects) replayed
+    #: without running Flask (web/response_cache.py); 0 turns the layer off.
+    response_cache_bytes: int = 64 * 1024 * 1024
 
     #: Validation.
     validation_chunk: int = 2000

@@ -19,6 +19,7 @@ from ..sparql import create_blueprint
 from ..store import Store, StoreError, StoreUnavailable, open_store
 from . import views
 from .http import error_response, finish
+from .response_cache import ResponseCache
 from .site import Site
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -127,6 +128,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
         log.exception("error serving %s %s", request.method, request.path)
         return error_response(500, "something went wrong on our side; it has been logged")
 
+    if settings.response_cache_bytes > 0:
+        # Innermost WSGI layer (a server's ProxyFix goes around it): repeat requests for
+        # documents get the app's own complete answers back without running Flask.
+        app.wsgi_app = ResponseCache(  # type: ignore[method-assign]
+            app.wsgi_app, store, settings.response_cache_bytes, views.CACHEABLE_ROOTS
+        )
     return app
 
 

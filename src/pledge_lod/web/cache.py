@@ -71,5 +71,10 @@ class LRU(Generic[V]):
             value = self.put(key, make())
         return value
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes the kept values count for (``size_of``), at most ``max_bytes``."""
+        return self._bytes
+
     def __len__(self) -> int:
         return len(self._data)

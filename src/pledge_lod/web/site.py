@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import current_app, g
+from flask import current_app, g, request
 from pyoxigraph import NamedNode
 
 from .. import vocab as v
@@ -23,6 +23,9 @@ from ..store import Snapshot, Store
 from ..store.layout import ReleaseInfo
 from .cache import LRU
 from .queries import Queries
+
+#: Where :mod:`.response_cache` hands its snapshot to the app (see :func:`snapshot`).
+SNAPSHOT_KEY = "pledge_lod.snapshot"
 
 T = TypeVar("T")
 #: Per worker: the sorted members of the listings asked for recently.
@@ -148,10 +151,12 @@ def site() -> Site:
 
 
 def snapshot() -> Snapshot:
-    """The request's one snapshot: data, ETag and Last-Modified all come from it."""
+    """The request's one snapshot: data, ETag and Last-Modified all come from it. When
+    the response cache took one for its key, it is that one, so that the answer is filed
+    under the release it was made from."""
     snap = g.get("pledge_lod_snapshot")
     if snap is None:
-        snap = site().store.snapshot()
+        snap = request.environ.get(SNAPSHOT_KEY) or site().store.snapshot()
         g.pledge_lod_snapshot = snap
     return snap
 

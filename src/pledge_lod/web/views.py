@@ -63,6 +63,16 @@ _MEDIA_BY_SUFFIX = {
 }
 
 
+#: First path segments of the routes whose answers are pure functions of the release,
+#: path, query and Accept (plus the conditional headers, through :func:`.http.represent`):
+#: :mod:`.response_cache` replays them. Not the SPARQL endpoint, files or static assets.
+#: A route added here must read nothing else of the request.
+CACHEABLE_ROOTS: frozenset[str] = frozenset(
+    {"", "id", "doc", "pledges", "def", ".well-known", "context.jsonld", "robots.txt", "graph"}
+    | set(FACETS)
+)
+
+
 class BadRequest(Exception):
     """A query-string value we cannot use; answered 400 with the message."""
 
