@@ -56,12 +56,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from .dumps import DumpError
     from .release import build
 
     settings = _settings(args)
     if args.jobs is not None:
         settings = settings.with_overrides(validation_jobs=args.jobs)
-    result = build(settings, progress=_quiet if args.quiet else _stderr, switch=not args.no_switch)
+    try:
+        result = build(
+            settings, progress=_quiet if args.quiet else _stderr, switch=not args.no_switch
+        )
+    except DumpError as exc:
+        print(f"pledge-lod: {exc}; nothing was published.", file=sys.stderr)
+        return 1
     _print_problems(result.problems)
     if not result.ok or result.release is None:
         print(

@@ -10,7 +10,6 @@ serving release exactly as it was.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -40,6 +39,7 @@ from . import __version__
 from . import vocab as v
 from .cache import BuildCache, FileEntry, stat_digest
 from .config import Settings
+from .dumps import DumpWriter, write_dumps
 from .mapping import Mapper
 from .records import Problem, Records
 from .sources import iter_pledge_files, load_registries, read_pledge_file
@@ -128,6 +128,9 @@ class _Pipeline:
             n: self.iris.graph(n) for n in ("data", "ontology", "shapes", "sdg-kos", "void")
         }
         self.store: Store | None = None
+        # Called once every pledge is mapped (and nothing failed yet): the build starts
+        # writing the dumps there, beside the store load and validation.
+        self.on_mapped: Callable[[], None] | None = None
 
     def run(self, nt_path: Path, store_path: Path) -> tuple[Records, Schema, list[Triple]] | None:
         s, problems = self.settings, self.result.problems
@@ -182,6 +185,8 @@ class _Pipeline:
             f"pledges: {self.result.pledges} mapped"
             + (f", {self.result.drafts} drafts left out" if self.result.drafts else "")
         )
+        if self.on_mapped is not None and self.result.ok:
+            self.on_mapped()
 
         kos_types = serialize(_kos_types(kos), format=RdfFormat.N_TRIPLES)
         if self.engine == "pyshacl":
@@ -398,11 +403,18 @@ def build(
     releases = settings.releases_dir
     releases.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=releases))
+    writer: DumpWriter | None = None
     try:
         pipeline = _Pipeline(settings, progress)
         data_nt = work / "data.nt"
         stage_dir = work / "release"
         stage_dir.mkdir()
+
+        def start_dumps() -> None:
+            nonlocal writer
+            writer = DumpWriter(data_nt, stage_dir / layout.DUMPS_DIR, pipeline.iris.prefixes())
+
+        pipeline.on_mapped = start_dumps
         ran = pipeline.run(data_nt, stage_dir / layout.STORE_DIR)
         result = pipeline.result
         if ran is None or not result.ok:
@@ -419,7 +431,8 @@ def build(
             store = pipeline.store_for(data_nt, stage_dir / layout.STORE_DIR, kos)
             pipeline.store = None
             info = _assemble(
-                settings, pipeline, records, schema, kos, store, data_nt, stage_dir, release_id
+                settings, pipeline, records, schema, kos, store, data_nt, stage_dir, release_id,
+                writer,
             )
         result.release = info
         if switch:
@@ -429,6 +442,8 @@ def build(
         pipeline.timer.stage(f"release {info.id} ready at {info.path}")
         return result
     finally:
+        if writer is not None:
+            writer.cancel()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -442,22 +457,17 @@ def _assemble(
     data_nt: Path,
     stage_dir: Path,
     release_id: str,
+    writer: DumpWriter | None,
 ) -> layout.ReleaseInfo:
     iris, timer, graphs = pipeline.iris, pipeline.timer, pipeline.graphs
     dumps = stage_dir / layout.DUMPS_DIR
-    dumps.mkdir(parents=True)
-
-    # Dumps: N-Triples as mapped (deterministic order, grouped by subject), the others
-    # serialised from it by Oxigraph.
+    # N-Triples as mapped (deterministic order, grouped by subject), the other formats
+    # serialised from it: usually already under way in the writer's process.
+    if writer is None:
+        write_dumps(data_nt, dumps, iris.prefixes())
+    else:
+        writer.wait()
     nt_path = dumps / layout.DUMP_FORMATS["nt"][0]
-    shutil.copyfile(data_nt, nt_path)
-    prefixes = iris.prefixes()
-    for key, fmt in (("ttl", RdfFormat.TURTLE), ("jsonld", RdfFormat.JSON_LD)):
-        with (dumps / layout.DUMP_FORMATS[key][0]).open("wb") as out:
-            triples = (q.triple for q in parse(path=str(nt_path), format=RdfFormat.N_TRIPLES))
-            serialize(triples, out, fmt, prefixes=prefixes)
-    for key in layout.DUMP_FORMATS:
-        _gzip(dumps / layout.DUMP_FORMATS[key][0])
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
     for name, text in (("ontology", schema.ontology_nt), ("shapes", schema.shapes_nt)):
@@ -530,17 +540,6 @@ def _created() -> str:
         datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
     )
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _gzip(path: Path) -> None:
-    """Deterministic gzip: no name, no timestamp in the header."""
-    target = path.parent / (path.name + ".gz")
-    with (
-        path.open("rb") as src,
-        target.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
-    ):
-        shutil.copyfileobj(src, gz, 1 << 20)
 
 
 def _count_lines(path: Path) -> int:
