@@ -193,8 +193,7 @@ def test_a_killed_build_leaves_the_served_release_and_the_next_build_works(
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     leftovers = list(site.releases.glob(".build-*"))
-    print(f"\nkilled build left {len(leftovers)} temporary folder(s): "
-          f"{', '.join(p.name for p in leftovers)}")
+    assert leftovers, "the killed build had a temporary folder"
     assert site.current() == before
     manifest_intact(site.releases / before)
     assert _served_id(site) == before
@@ -205,6 +204,9 @@ def test_a_killed_build_leaves_the_served_release_and_the_next_build_works(
     assert result.returncode == 0, result.stderr
     after = site.current()
     assert after != before
+    # ... and removed the killed build's folder: its lock died with the build.
+    assert not [p for p in leftovers if p.exists()]
+    assert not list(site.releases.glob(".build-*"))
     time.sleep(RECHECK_S + 0.5)
     status, release, body = site.fetch(f"/doc/pledge/{site.slug}.ttl")
     assert (status, release) == (200, after) and TITLE_C in body

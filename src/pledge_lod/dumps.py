@@ -8,10 +8,12 @@ parent loads and validates the store: on two cores the two overlap instead of ad
 
 from __future__ import annotations
 
+import ctypes
 import gzip
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +22,8 @@ from pathlib import Path
 from pyoxigraph import RdfFormat, parse, serialize
 
 from .store import layout
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class DumpError(Exception):
@@ -58,7 +62,20 @@ def gzip_file(path: Path) -> None:
         shutil.copyfileobj(src, gz, 1 << 20)
 
 
-def _child(data_nt: Path, folder: Path, prefixes: dict[str, str]) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when the build that started it dies (a killed
+    build must not leave a writer behind, holding its folder's lock)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's cancel() still stops it
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _child(parent: int, data_nt: Path, folder: Path, prefixes: dict[str, str]) -> None:
+    _die_with_parent(parent)
     try:
         write_dumps(data_nt, folder, prefixes)
     except BaseException as exc:  # report in one line, as the parent's errors are
@@ -75,7 +92,10 @@ class DumpWriter:
         # fork: the child needs only the arguments, and starts at once (no re-import).
         context = multiprocessing.get_context("fork")
         self.process = context.Process(
-            target=_child, args=(data_nt, folder, prefixes), name="pledge-lod-dumps", daemon=True
+            target=_child,
+            args=(os.getpid(), data_nt, folder, prefixes),
+            name="pledge-lod-dumps",
+            daemon=True,
         )
         self.process.start()
 

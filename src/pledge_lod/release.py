@@ -10,6 +10,7 @@ serving release exactly as it was.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -60,6 +61,8 @@ KOS_DIR = "sdg-kos"
 CACHE_FILE = Path(".cache") / "build.sqlite"
 SITEMAP_LIMIT = 50_000
 KEEP_RELEASES = 3
+BUILD_PREFIX = ".build-"
+BUILD_LOCK = ".lock"
 
 
 def stderr_progress(message: str) -> None:
@@ -402,7 +405,9 @@ def build(
     """Build a release and (by default) make it current. Publishes nothing on failure."""
     releases = settings.releases_dir
     releases.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=releases))
+    _remove_stale_builds(releases)
+    work = Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=releases))
+    lock = _hold_lock(work)
     writer: DumpWriter | None = None
     try:
         pipeline = _Pipeline(settings, progress)
@@ -431,7 +436,15 @@ def build(
             store = pipeline.store_for(data_nt, stage_dir / layout.STORE_DIR, kos)
             pipeline.store = None
             info = _assemble(
-                settings, pipeline, records, schema, kos, store, data_nt, stage_dir, release_id,
+                settings,
+                pipeline,
+                records,
+                schema,
+                kos,
+                store,
+                data_nt,
+                stage_dir,
+                release_id,
                 writer,
             )
         result.release = info
@@ -445,6 +458,7 @@ def build(
         if writer is not None:
             writer.cancel()
         shutil.rmtree(work, ignore_errors=True)
+        os.close(lock)
 
 
 def _assemble(
@@ -599,6 +613,38 @@ def _urlset(urls: list[str]) -> str:
     lines += [f"  <url><loc>{escape(u)}</loc></url>" for u in urls]
     lines.append("</urlset>\n")
     return "\n".join(lines)
+
+
+def _hold_lock(work: Path) -> int:
+    """Lock the build's temporary folder for as long as this process (or its dump
+    writer) lives: the kernel drops the lock when they die, however they die."""
+    fd = os.open(work / BUILD_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _remove_stale_builds(releases: Path) -> None:
+    """Remove the temporary folders of builds that were killed: their lock is free.
+    (A folder without a lock file is one made in the instant before its lock was taken,
+    or by an older version; it is left alone for an hour.)"""
+    for work in releases.glob(BUILD_PREFIX + "*"):
+        if not work.is_dir() or work.is_symlink():
+            continue
+        try:
+            fd = os.open(work / BUILD_LOCK, os.O_RDWR)
+        except FileNotFoundError:
+            if time.time() - work.stat().st_mtime > 3600:
+                shutil.rmtree(work, ignore_errors=True)
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a running build
+        finally:
+            os.close(fd)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _prune(releases: Path, keep: str) -> None:
