@@ -5,12 +5,17 @@ genuine bug answers a plain 500 page, never a traceback."""
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import build_release, copy_data
+from pledge_lod.store import layout
 from pledge_lod.store.embedded import RECHECK_S
 from test_web_support import client_for, graph_of, make_app
 
@@ -60,3 +65,38 @@ def test_a_bug_answers_a_plain_500(releases_dir: Path) -> None:
         assert resp.status_code == 500
         assert b"Traceback" not in resp.data and b"secret internal detail" not in resp.data
         assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_current_at_an_unservable_release_keeps_the_old_one_and_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = copy_data(tmp_path / "data")
+    releases = tmp_path / "releases"
+    assert build_release(data, releases, BASE).returncode == 0
+    good = layout.current_id(releases)
+    client = client_for(releases)
+    assert client.get("/").status_code == 200
+
+    # A release whose store is gone, switched in by hand (as an operator might).
+    broken = releases / "0000000000000bad"
+    shutil.copytree(releases / good, broken, ignore=shutil.ignore_patterns("store"))
+    manifest = json.loads((broken / layout.MANIFEST).read_text(encoding="utf-8"))
+    manifest["id"] = broken.name
+    (broken / layout.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    layout.switch_current(releases, broken.name)
+
+    with caplog.at_level(logging.ERROR, logger="pledge_lod.store.embedded"):
+        for _ in range(3):
+            time.sleep(RECHECK_S + 0.1)
+            answer = client.get("/doc/pledge/" + _a_pledge(data) + ".ttl")
+            assert answer.status_code == 200
+            assert good in answer.headers["ETag"], "still the good release"
+    said = [r.getMessage() for r in caplog.records if "cannot be served" in r.getMessage()]
+    assert len(said) == 1, said  # once, not on every check
+    assert broken.name in said[0] and "missing store" in said[0]  # what is wrong, and where
+    assert f"still serving release {good}" in said[0]
+
+
+def _a_pledge(data: Path) -> str:
+    path = sorted((data / "pledges").glob("*.yaml"))[0]
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["id"]

@@ -8,6 +8,7 @@ old one.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from pyoxigraph import QueryBoolean, QuerySolutions, Variable
 
 from .base import Bindings, QuerySyntaxError, SelectResult, StoreUnavailable
 from .layout import ReleaseError, ReleaseInfo, current_id, read_current
+
+log = logging.getLogger(__name__)
 
 #: How often (seconds) to look whether ``current`` moved; a readlink is cheap.
 RECHECK_S = 0.5
@@ -83,6 +86,7 @@ class EmbeddedStore:
         self._snapshot: EmbeddedSnapshot | None = None
         self._link: str | None = None
         self._checked = 0.0
+        self._refused: str | None = None  # the `current` target last found unservable
         self._open()  # fail at start-up, with a clear message, if there is no release
 
     def _open(self) -> EmbeddedSnapshot:
@@ -113,6 +117,12 @@ class EmbeddedStore:
                 return self._open()
             except ReleaseError as exc:
                 if self._snapshot is not None:  # keep serving the release we have
+                    link = current_id(self.releases_dir)
+                    if link != self._refused:  # say so once per bad target, not per check
+                        self._refused = link
+                        log.error("`current` points at a release that cannot be served "
+                                  "(%s); still serving release %s", exc,
+                                  self._snapshot.release.id)
                     return self._snapshot
                 raise StoreUnavailable(str(exc)) from exc
 
