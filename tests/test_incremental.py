@@ -27,7 +27,7 @@ def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None
     releases = tmp_path / "releases"
     first = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert first.returncode == 0, first.stderr
-    assert "validated all 5000 pledges" in first.stderr
+    assert "pledges: 5000 mapped; 5000 validated\n" in first.stderr
 
     # Break one record in one batch file; only that file's pledges are validated again.
     batch = data / "pledges" / "batch-00002.yaml"
@@ -35,7 +35,9 @@ def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None
     batch.write_text(text.replace("  kind: ", "  kind: promise\n  x_kind: ", 1))
     broken = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert broken.returncode == 1
-    assert "validated 1000 changed pledges and the registries" in broken.stderr
+    assert "pledges: 5000 mapped; 1000 validated, 4000 unchanged since the last build" in (
+        broken.stderr
+    )
     incremental = _problem_lines(broken.stderr)
     assert any(": kind: " in line for line in incremental), broken.stderr
 
@@ -43,14 +45,14 @@ def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None
     full = run_cli(
         "validate", "--data", str(data), "--releases", str(tmp_path / "fresh"), "--base", BASE
     )
-    assert "validated all 5000 pledges" in full.stderr
+    assert "pledges: 5000 mapped; 5000 validated\n" in full.stderr
     assert _problem_lines(full.stderr) == incremental
 
     # Mended: the build succeeds again, still validating only that file.
     batch.write_text(text)
     mended = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert mended.returncode == 0, mended.stderr
-    assert "validated 1000 changed pledges" in mended.stderr
+    assert "1000 validated, 4000 unchanged since the last build" in mended.stderr
     assert not (releases / "current").exists()  # validate publishes nothing
 
 
@@ -62,5 +64,5 @@ def test_a_changed_registry_validates_everything_again(tmp_path: Path) -> None:
     places.write_text(places.read_text().replace("  country: spain\n", "", 1))
     result = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert result.returncode == 1
-    assert "validated all 13 pledges" in result.stderr
+    assert "pledges: 13 mapped; 13 validated\n" in result.stderr
     assert "data/places.yaml: terrassa: country:" in result.stderr

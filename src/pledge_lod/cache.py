@@ -9,8 +9,9 @@ waits for one file, not a million records.
 
 It is safe to validate only the changed pledges because a pledge's constraints read only
 its own triples and the types of the registry entries it links to (the property the
-chunked validation relies on; ``tests/test_incremental.py`` checks the incremental
-result against a full run). A different context invalidates every stored violation.
+per-file validation in :mod:`.release` relies on; ``tests/test_shacl_equivalence.py``
+checks it against one whole-graph pyshacl run, ``tests/test_incremental.py`` a rebuild
+against a fresh one). A different context invalidates every stored violation.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyoxigraph
 import rdflib
@@ -67,6 +67,8 @@ class Check:
 
     query: str
     parts: tuple[Part, ...]
+    #: the target classes of the shape it checks (whose instances can be its focus nodes)
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -298,13 +300,15 @@ def compile_shapes(shapes: rdflib.Graph, subclasses: bool = True) -> list[Check]
         target = " UNION ".join(f"{{ ?this {c.instance_of()} <{cls}> }}" for cls in classes)
         if len(classes) > 1:
             target = f"{{ SELECT DISTINCT ?this WHERE {{ {target} }} }}"
-        checks += _node_level(c, node_shape, target)
+        shape_checks = _node_level(c, node_shape, target)
         by_path: dict[str, list[rdflib.term.Node]] = {}
         for ps in sorted(g.objects(node_shape, SH.property), key=str):
             if g.value(ps, SH.deactivated) != Literal(True):
                 by_path.setdefault(c.path(g.value(ps, SH.path)), []).append(ps)
         for path, prop_shapes in sorted(by_path.items()):
-            checks += _property_level(c, node_shape, prop_shapes, path, target)
+            shape_checks += _property_level(c, node_shape, prop_shapes, path, target)
+        names = tuple(str(cls) for cls in classes)
+        checks += [replace(check, targets=names) for check in shape_checks]
     return checks
 
 

@@ -21,7 +21,7 @@ from rdflib.namespace import RDF, SH
 
 from . import vocab as v
 from .records import Problem
-from .shacl import Violation, compile_shapes, run_checks
+from .shacl import Check, Violation, compile_shapes
 
 ONTOLOGY_FILE = "pledge.ttl"
 SHAPES_FILE = "shapes.ttl"
@@ -97,11 +97,11 @@ def schema_problems(schema: Schema, data_terms: Iterable[str]) -> list[Problem]:
     return problems
 
 
-def sparql_violations(
-    store: pyoxigraph.Store, schema: Schema, graphs: list[str] | None, jobs: int = 2
-) -> list[Violation]:
-    """The compiled engine: every violation in ``graphs`` of the store (all graphs when
-    ``graphs`` is None)."""
+def compiled_checks(
+    store: pyoxigraph.Store, schema: Schema, graphs: list[str] | None = None
+) -> list[Check]:
+    """The shapes compiled to SPARQL checks for the data in ``store`` (class targets
+    follow rdfs:subClassOf only when the data has any)."""
     scope = (
         {"default_graph": [pyoxigraph.NamedNode(g) for g in graphs]}
         if graphs
@@ -110,8 +110,7 @@ def sparql_violations(
     has_subclasses = store.query(
         "ASK { ?a <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?b }", **scope
     )
-    checks = compile_shapes(schema.shapes_graph(), subclasses=bool(has_subclasses))
-    return run_checks(store, checks, graphs, jobs)
+    return compile_shapes(schema.shapes_graph(), subclasses=bool(has_subclasses))
 
 
 def pyshacl_violations(data_nt: str, schema: Schema) -> list[Violation]:
