@@ -444,12 +444,10 @@ def _deref_limit(size: dict) -> str:
     floor = statistics.median(p["floor"] for p in probe.values())
     spread = ", ".join(f"{fmt} {us:.0f}" for fmt, us in own.items())
     return (f"Limit: the app's own Python work per cached document - {spread} us beyond "
-            f"the floor's {floor:.0f} us through the same WSGI client - Flask/Werkzeug "
-            "request and response objects, content negotiation, validators and Link "
-            "headers, all per request; under load the 2 cores are shared with the load "
-            "generator, so that work decides the throughput. Serving complete cached "
-            "responses (status, headers, body per release, path and Accept) from a thin "
-            "WSGI layer in front of Flask is what would bring it near the floor.")
+            f"the floor's {floor:.0f} us through the same WSGI client (the response cache "
+            "replays Flask's complete answers: a key, a release check, an LRU lookup); "
+            "under load the 2 cores are shared with the load generator, so the ratio "
+            "moves with it by a few hundredths between runs.")
 
 
 def _sparql_ratio_target(largest: dict | None) -> str:
