@@ -153,3 +153,18 @@ def test_bench_keeps_older_runs(tmp_path: Path) -> None:
     text = results.read_text(encoding="utf-8")
     assert text.index("## Run of now") < text.index("## Run of then")
     assert text.count(MARKER) == 2 and "hand-written note" in text
+
+
+def test_build_only_measures_a_build_and_a_rebuild(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "build_only.py"), "--pledges", "1500",
+         "--work", str(tmp_path / "work")],
+        cwd=ROOT / "bench", capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "1,500 pledges" in out
+    assert "| pledges: 1500 mapped; 1500 validated |" in out
+    # The rebuild read and validated only the file with the changed record (1,000 a file).
+    assert "| pledges: 1500 mapped; 1000 validated, 500 unchanged since the last build |" in out
+    assert out.count("| store loaded |") == 2
