@@ -127,6 +127,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto",
                    help="load generator (auto: wrk when installed)")
     p.add_argument("--sparql-runs", type=int, default=15, help="timed runs per query")
+    p.add_argument("--skip-queries", default="", metavar="KEYS",
+                   help="leave these queries of the mix out (comma-separated keys: per-goal, "
+                        "place, text, describe, page), e.g. when one runs longer than the "
+                        "query time limit at the size measured")
     p.add_argument("--sparql-budget", type=float, default=30.0,
                    help="seconds per query after which runs stop (at least 3 runs)")
     p.add_argument("--rdflib-runs", type=int, default=3, help="timed runs per query on rdflib")
@@ -145,6 +149,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.size_list = [int(x) for x in args.sizes.split(",") if x.strip()]
     if args.full and FULL_SIZE not in args.size_list:
         args.size_list.append(FULL_SIZE)
+    known = {"per-goal", "place", "text", "describe", "page", "ask"}
+    if unknown := {k.strip() for k in args.skip_queries.split(",") if k.strip()} - known:
+        p.error(f"--skip-queries: no query {', '.join(sorted(unknown))} in the mix "
+                f"(keys: {', '.join(sorted(known))})")
     if not args.size_list or min(args.size_list) < 100:
         p.error("--sizes: give pledge counts of at least 100")
     return args
@@ -190,6 +198,8 @@ def _measure_size(ctx: Context, pledges: int, work: Path, result: dict[str, Any]
     files = {"hot": write_paths(hot, work / "hot.txt"),
              "random": write_paths(paths, work / "random.txt")}  # fmt: skip
     queries = mix(base, stats.pledges, _place(release), hot[0].rsplit("/", 1)[1])
+    skipped = {k.strip() for k in args.skip_queries.split(",") if k.strip()}
+    queries = [q for q in queries if q.key not in skipped]
     timings = _serve_and_measure(ctx, releases, port, work, files, {"hot": hot, "random": sample},
                                  queries, release, result)  # fmt: skip
     result["rdflib"] = _rdflib_phase(ctx, release, stats.triples, queries, timings, work)
@@ -487,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
                      "wrk_threads": args.wrk_threads, "workers": args.workers,
                      "threads": args.threads, "hot": args.hot, "seed": args.seed,
                      "sparql_runs": args.sparql_runs, "rdflib_runs": args.rdflib_runs,
+                     "skipped_queries": args.skip_queries,
                      "virtuoso": not args.no_virtuoso, "query_timeout_s": QUERY_TIMEOUT_S},
         "sizes": [],
     }  # fmt: skip
