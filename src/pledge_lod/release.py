@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from pyoxigraph import (
+    Literal,
     NamedNode,
     Quad,
     RdfFormat,
@@ -210,7 +211,7 @@ class _Pipeline:
                 )
             }
             for_pledges = [c for c in compiled if pledge_classes.intersection(c.targets)]
-            checks = _FileChecks(registry_nt + kos_types, for_pledges, self.iris.base)
+            checks = _FileChecks(registry_nt, kos_types, for_pledges, self.iris.base)
             self.timer.stage("validated the registries")
         with nt_path.open("wb") as out:
             out.write(registry_nt)
@@ -299,21 +300,55 @@ class _Pipeline:
 
 @dataclass(frozen=True)
 class _FileChecks:
-    """What a mapping worker needs to validate a file's pledges: the registries and KOS
-    types as N-Triples, the compiled checks, the base of the IRIs."""
+    """What a mapping worker needs to validate a file's pledges: the registries and the
+    KOS types as N-Triples, the compiled checks, the base of the IRIs."""
 
-    context_nt: bytes
+    registry_nt: bytes
+    kos_nt: bytes
     checks: list[Check]
     base: str
 
 
+class _RegistryIndex:
+    """The registries' triples by subject, so that a file's pledges are validated with
+    only the registry entries they reach (the registries grow with the data: at a
+    million pledges they hold 300,000 triples, too many to load again for every file)."""
+
+    def __init__(self, registry_nt: bytes):
+        self.lines: dict[str, list[bytes]] = {}
+        self.links: dict[str, list[str]] = {}
+        for t in parse(registry_nt, format=RdfFormat.N_TRIPLES):
+            key = str(t.subject)
+            self.lines.setdefault(key, []).append(serialize([t], format=RdfFormat.N_TRIPLES))
+            if not isinstance(t.object, Literal):
+                self.links.setdefault(key, []).append(str(t.object))
+
+    def reached_from(self, pledges_nt: bytes) -> bytes:
+        """Every registry triple whose subject the pledges reach, directly or through
+        other registry entries (a shape may read a place's country, say)."""
+        todo = [
+            str(t.object)
+            for t in parse(pledges_nt, format=RdfFormat.N_TRIPLES)
+            if not isinstance(t.object, Literal)
+        ]
+        seen: set[str] = set()
+        while todo:
+            node = todo.pop()
+            if node in seen or node not in self.lines:
+                continue
+            seen.add(node)
+            todo.extend(self.links.get(node, ()))
+        return b"".join(line for node in sorted(seen) for line in self.lines[node])
+
+
 _MAPPERS: dict[str, Mapper] = {}
 _CHECKS: _FileChecks | None = None  # set in each worker process by _init_worker
+_INDEX: _RegistryIndex | None = None  # made from _CHECKS when a worker first needs it
 
 
 def _init_worker(checks: _FileChecks | None) -> None:
-    global _CHECKS
-    _CHECKS = checks
+    global _CHECKS, _INDEX
+    _CHECKS, _INDEX = checks, None
 
 
 def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
@@ -350,8 +385,9 @@ def _validate_file(entry: FileEntry, checks: _FileChecks) -> list[Problem]:
     """The violations of one file's pledges, checked in a store of their own with the
     registries and KOS types; findings about registry entries are left to the build's
     one run over the registries."""
+    global _INDEX
     located: dict[str, tuple[str, str]] = {}
-    parts = [checks.context_nt]
+    parts = []
     for pid, file, nt in entry.pledges:
         if f"pledge/{pid}" in located:
             continue  # a second record with the id: the build reports it and leaves it out
@@ -359,8 +395,13 @@ def _validate_file(entry: FileEntry, checks: _FileChecks) -> list[Problem]:
         parts.append(nt)
     if not located:
         return []
+    if _INDEX is None or _CHECKS is not checks:
+        _INDEX = _RegistryIndex(checks.registry_nt)
+    pledges_nt = b"".join(parts)
     store = Store()
-    store.bulk_load(b"".join(parts), format=RdfFormat.N_TRIPLES)
+    store.bulk_load(
+        checks.kos_nt + _INDEX.reached_from(pledges_nt) + pledges_nt, format=RdfFormat.N_TRIPLES
+    )
     iris = v.Iris(checks.base)
     prefix = iris.base + "/id/"
     mine = [
