@@ -38,6 +38,7 @@ def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None
     assert "pledges: 5000 mapped; 1000 validated, 4000 unchanged since the last build" in (
         broken.stderr
     )
+    assert "registries unchanged since the last build: their findings reused" in broken.stderr
     incremental = _problem_lines(broken.stderr)
     assert any(": kind: " in line for line in incremental), broken.stderr
 

@@ -120,6 +120,16 @@ class BuildCache:
         self.db.execute("DELETE FROM meta WHERE key LIKE 'registry:%'")
         self._set_meta("registry:" + key, pickle.dumps(value).hex())
 
+    def registry_violations(self) -> list[Problem] | None:
+        """The registries' violations under this context, if a build stored them."""
+        value = self._meta("registry-violations:" + self.context)
+        return None if value is None else [Problem(*p) for p in json.loads(value)]
+
+    def set_registry_violations(self, violations: list[Problem]) -> None:
+        self.db.execute("DELETE FROM meta WHERE key LIKE 'registry-violations:%'")
+        value = json.dumps([_problem_tuple(p) for p in violations])
+        self._set_meta("registry-violations:" + self.context, value)
+
     def prune(self, live: set[str]) -> None:
         """Forget files that no longer exist."""
         rows = self.db.execute("SELECT path FROM files").fetchall()

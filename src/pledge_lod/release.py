@@ -198,8 +198,17 @@ class _Pipeline:
             context = Store()
             context.bulk_load(registry_nt + kos_types, format=RdfFormat.N_TRIPLES)
             compiled = compiled_checks(context, schema)
-            jobs = s.validation_jobs or os.cpu_count() or 1
-            problems.extend(locate(run_checks(context, compiled, None, jobs), located, self.iris))
+            # The registries' findings depend only on the cache's context (registries,
+            # shapes, base): a rebuild after a pledge edit reuses them.
+            found = cache.registry_violations()
+            if found is None:
+                jobs = s.validation_jobs or os.cpu_count() or 1
+                found = locate(run_checks(context, compiled, None, jobs), located, self.iris)
+                cache.set_registry_violations(found)
+                said = "validated the registries"
+            else:
+                said = "registries unchanged since the last build: their findings reused"
+            problems.extend(found)
             # A file's pledges need only the checks a pledge can be the focus of: the
             # shapes targeting pl:Pledge or a class it is declared a subclass of.
             pledge = self.iris.term("Pledge")
@@ -212,7 +221,7 @@ class _Pipeline:
             }
             for_pledges = [c for c in compiled if pledge_classes.intersection(c.targets)]
             checks = _FileChecks(registry_nt, kos_types, for_pledges, self.iris.base)
-            self.timer.stage("validated the registries")
+            self.timer.stage(said)
         with nt_path.open("wb") as out:
             out.write(registry_nt)
             violations = self._map_pledges(located, used_terms, out, cache, checks)
@@ -317,9 +326,11 @@ class _RegistryIndex:
     def __init__(self, registry_nt: bytes):
         self.lines: dict[str, list[bytes]] = {}
         self.links: dict[str, list[str]] = {}
-        for t in parse(registry_nt, format=RdfFormat.N_TRIPLES):
+        # registry_nt is Oxigraph's N-Triples: one triple per line, in parse order.
+        lines = registry_nt.splitlines(keepends=True)
+        for t, line in zip(parse(registry_nt, format=RdfFormat.N_TRIPLES), lines, strict=True):
             key = str(t.subject)
-            self.lines.setdefault(key, []).append(serialize([t], format=RdfFormat.N_TRIPLES))
+            self.lines.setdefault(key, []).append(line)
             if not isinstance(t.object, Literal):
                 self.links.setdefault(key, []).append(str(t.object))
 
