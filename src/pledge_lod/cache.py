@@ -2,10 +2,10 @@
 
 At a million pledges, reading the YAML is the slowest step of a build and validating the
 next. Neither needs redoing for a file that has not changed since the last build: this
-cache keeps, per source file (path, size, mtime), its mapped N-Triples, the problems
-found reading it, and the violations its pledges had under a given *context* (the
-shapes, the ontology, the registries, the base). A steward who edits one record then
-waits for one file, not a million records.
+cache keeps, per source file (path, size, mtime), its mapped N-Triples and their
+statistics, the problems found reading it, and the violations its pledges had under a
+given *context* (the shapes, the ontology, the registries, the base). A steward who
+edits one record then waits for one file, not a million records.
 
 It is safe to validate only the changed pledges because a pledge's constraints read only
 its own triples and the types of the registry entries it links to (the property the
@@ -20,13 +20,14 @@ import json
 import pickle
 import sqlite3
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .graph_stats import GraphStats
 from .records import Problem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: entries carry their graph statistics
 
 
 @dataclass
@@ -37,6 +38,7 @@ class FileEntry:
     problems: list[Problem]  # from reading and mapping
     drafts: int
     terms: set[str]
+    stats: GraphStats = field(default_factory=GraphStats)  # of the pledges' triples
     violations: list[Problem] | None = None  # None: not validated under this context
 
 
@@ -142,7 +144,7 @@ class BuildCache:
 
 
 def _without_violations(entry: FileEntry) -> FileEntry:
-    return FileEntry(entry.pledges, entry.problems, entry.drafts, entry.terms, None)
+    return FileEntry(entry.pledges, entry.problems, entry.drafts, entry.terms, entry.stats)
 
 
 def _problem_tuple(p: Problem) -> tuple[str, str, str, str, str]:

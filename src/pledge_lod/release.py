@@ -43,6 +43,7 @@ from . import vocab as v
 from .cache import BuildCache, FileEntry, stat_digest
 from .config import Settings
 from .dumps import DumpWriter, write_dumps
+from .graph_stats import GraphStats
 from .mapping import Mapper
 from .records import Problem, Records
 from .shacl import Check, run_checks
@@ -139,6 +140,7 @@ class _Pipeline:
             n: self.iris.graph(n) for n in ("data", "ontology", "shapes", "sdg-kos", "void")
         }
         self.store: Store | None = None
+        self.stats = GraphStats()  # of the data graph, added up file by file
         self.validated = 0  # pledges validated in this run (the others: from the cache)
         # Called once every pledge is mapped (and nothing failed yet): the build starts
         # writing the dumps there, beside the store load and validation.
@@ -181,9 +183,12 @@ class _Pipeline:
             for t in registry:
                 _note_terms(t, self.iris.vocab, terms)
             kos_nt = serialize(kos, format=RdfFormat.N_TRIPLES)
-            cached = (records, registry_problems, registry_nt, kos_nt, terms)
+            registry_stats = GraphStats()
+            registry_stats.add(registry)
+            cached = (records, registry_problems, registry_nt, kos_nt, terms, registry_stats)
             cache.put_registry(registry_key, cached)
-        records, registry_problems, registry_nt, kos_nt, used_terms = cached
+        records, registry_problems, registry_nt, kos_nt, used_terms, registry_stats = cached
+        self.stats.merge(registry_stats)
         used_terms = set(used_terms)
         problems.extend(registry_problems)
         kos = [q.triple for q in parse(kos_nt, format=RdfFormat.N_TRIPLES)]
@@ -300,6 +305,8 @@ class _Pipeline:
                     self.timer.stage(f"pledges: {self.result.pledges} mapped")
             if fresh and checks is not None:
                 self.validated += kept
+            if not dropped:  # else the build fails: its statistics are not needed
+                self.stats.merge(entry.stats)
             if checks is not None and entry.violations is not None:
                 # A record whose id another file took is not in the data: nor its findings.
                 violations += [p for p in entry.violations if p.record not in dropped]
@@ -385,6 +392,7 @@ def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, Fil
         if len(entry.pledges) < 4:
             for t in triples:
                 _note_terms(t, mapper.iris.vocab, entry.terms)
+        entry.stats.add(triples)
         nt = serialize(triples, format=RdfFormat.N_TRIPLES)
         entry.pledges.append((pledge.id, pledge.file, nt))
     if _CHECKS is not None:
@@ -559,12 +567,12 @@ def _assemble(
 
     created = _created()
 
-    void_ttl = describe_dataset(store, iris, records.dataset, graphs, created, dumps)
+    void_ttl = describe_dataset(pipeline.stats, iris, records.dataset, created, dumps)
     (stage_dir / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
     report = report_turtle(pipeline.result.problems, iris)
     (stage_dir / layout.REPORT_FILE).write_text(report, encoding="utf-8")
-    sitemaps = _write_sitemaps(store, iris, graphs["data"], stage_dir)
+    sitemaps = _write_sitemaps(pipeline.stats, iris, stage_dir)
     store.optimize()
     store.flush()
     del store
@@ -639,19 +647,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_sitemaps(store: Store, iris: v.Iris, data_graph: str, folder: Path) -> list[str]:
+def _write_sitemaps(stats: GraphStats, iris: v.Iris, folder: Path) -> list[str]:
     """sitemap.xml (an index when there are more than 50,000 documents)."""
     thing_prefix = iris.base + "/id/"
-    # DISTINCT subjects, filtered and sorted here: a string FILTER per triple in SPARQL
-    # costs minutes at a million pledges.
-    rows = store.query(
-        "SELECT DISTINCT ?s WHERE { ?s ?p ?o }", default_graph=[NamedNode(data_graph)]
-    )
-    subjects = sorted(
-        s.value
-        for row in rows
-        if isinstance(s := row["s"], NamedNode) and s.value.startswith(thing_prefix)
-    )
+    subjects = stats.documents(thing_prefix)
     urls = [f"{iris.base}/"]
     urls += [iris.base + "/doc/" + s[len(thing_prefix) :] for s in subjects]
     parts = [urls[i : i + SITEMAP_LIMIT] for i in range(0, len(urls), SITEMAP_LIMIT)]

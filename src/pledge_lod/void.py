@@ -1,7 +1,7 @@
 """The dataset's description of itself: VoID with statistics and linksets, and DCAT.
 
-Counts come from SPARQL over the freshly loaded store (Oxigraph answers the GROUP BYs in
-well under a second per million triples), so they always match what is served.
+The counts are those of :class:`~.graph_stats.GraphStats`, gathered while the data was
+mapped; ``tests/test_void_counts.py`` holds them to SPARQL over the served store.
 """
 
 from __future__ import annotations
@@ -9,19 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import rdflib
-from pyoxigraph import NamedNode as OxNamedNode
-from pyoxigraph import Store
 from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
 
 from . import vocab as v
+from .graph_stats import GraphStats
 from .records import DatasetInfo
 from .store import layout
 
 SD = Namespace(v.SD)
 IANA = "https://www.iana.org/assignments/media-types/"
 
-#: External datasets we link to: (key, title, uri space, homepage, link predicate).
+#: External datasets we link to: (key, title, uri space, homepage, link predicate). The
+#: spaces are graph_stats.LINK_SPACES, whose links the mapping counts.
 LINK_TARGETS = (
     ("wikidata", "Wikidata", v.WIKIDATA, "https://www.wikidata.org/", v.OWL + "sameAs"),
     ("geonames", "GeoNames", v.GEONAMES, "https://www.geonames.org/", v.OWL + "sameAs"),
@@ -40,22 +40,10 @@ KOS_CITATION = (
 )
 
 
-def _select(store: Store, query: str, graph: str) -> list[dict[str, object]]:
-    """Run a SELECT over one graph. (The IRIs in these queries come from the build's own
-    configuration and vocabulary, never from a request.)"""
-    rows = store.query(query, default_graph=[OxNamedNode(graph)])
-    return [{str(var.value): row[var] for var in rows.variables} for row in rows]
-
-
-def _int(term: object) -> int:
-    return int(term.value)  # type: ignore[attr-defined]
-
-
 def describe_dataset(
-    store: Store,
+    stats: GraphStats,
     iris: v.Iris,
     info: DatasetInfo,
-    graphs: dict[str, str],
     created: str,
     dumps_dir: Path,
 ) -> str:
@@ -63,7 +51,6 @@ def describe_dataset(
     base = iris.base
     doc = URIRef(f"{base}/.well-known/void")
     ds = URIRef(iris.dataset)
-    data_graph = graphs["data"]
     g = rdflib.Graph()
     for prefix, ns in (("void", VOID), ("dcat", DCAT), ("dcterms", DCTERMS), ("foaf", FOAF),
                        ("sd", SD), ("owl", OWL), ("xsd", XSD)):  # fmt: skip
@@ -106,73 +93,30 @@ def describe_dataset(
     for vocab in (iris.ontology, v.DCTERMS, v.SCHEMA, v.SKOS, v.FOAF, v.ORG, v.PROV, v.OWL):
         g.add((ds, VOID.vocabulary, URIRef(vocab.rstrip("#"))))
 
-    # Statistics of the data graph.
-    totals = _select(
-        store,
-        "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) "
-        "(COUNT(DISTINCT ?p) AS ?properties) (COUNT(DISTINCT ?o) AS ?objects) "
-        "WHERE { ?s ?p ?o }",
-        data_graph,
-    )[0]
-    g.add((ds, VOID.triples, Literal(_int(totals["triples"]))))
-    g.add((ds, VOID.distinctSubjects, Literal(_int(totals["subjects"]))))
-    g.add((ds, VOID.properties, Literal(_int(totals["properties"]))))
-    g.add((ds, VOID.distinctObjects, Literal(_int(totals["objects"]))))
-    classes = _select(
-        store,
-        "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } "
-        "GROUP BY ?class ORDER BY ?class",
-        data_graph,
-    )
-    g.add((ds, VOID.classes, Literal(len(classes))))
-    entities = _select(
-        store,
-        "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class }",
-        data_graph,
-    )[0]
-    g.add((ds, VOID.entities, Literal(_int(entities["n"]))))
-    for n, row in enumerate(classes, 1):
+    # Statistics of the data graph, counted while it was mapped (see graph_stats).
+    g.add((ds, VOID.triples, Literal(stats.triples)))
+    g.add((ds, VOID.distinctSubjects, Literal(len(stats.subjects))))
+    g.add((ds, VOID.properties, Literal(len(stats.properties))))
+    g.add((ds, VOID.distinctObjects, Literal(len(stats.objects))))
+    g.add((ds, VOID.classes, Literal(len(stats.classes))))
+    g.add((ds, VOID.entities, Literal(stats.typed)))
+    for n, cls in enumerate(sorted(stats.classes), 1):
         part = URIRef(f"{base}/.well-known/void#class-{n}")
         g.add((ds, VOID.classPartition, part))
-        g.add((part, VOID["class"], URIRef(row["class"].value)))  # type: ignore[attr-defined]
-        g.add((part, VOID.entities, Literal(_int(row["n"]))))
-    properties = _select(
-        store,
-        "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p",
-        data_graph,
-    )
-    for n, row in enumerate(properties, 1):
+        g.add((part, VOID["class"], URIRef(cls)))
+        g.add((part, VOID.entities, Literal(stats.classes[cls])))
+    for n, prop in enumerate(sorted(stats.properties), 1):
         part = URIRef(f"{base}/.well-known/void#property-{n}")
         g.add((ds, VOID.propertyPartition, part))
-        g.add((part, VOID.property, URIRef(row["p"].value)))  # type: ignore[attr-defined]
-        g.add((part, VOID.triples, Literal(_int(row["n"]))))
+        g.add((part, VOID.property, URIRef(prop)))
+        g.add((part, VOID.triples, Literal(stats.properties[prop])))
 
     # Example resources: the first pledge and the first place, by IRI.
     for cls in (iris.term("Pledge"), v.SCHEMA + "Place"):
-        rows = _select(
-            store,
-            f"SELECT (MIN(STR(?s)) AS ?first) WHERE {{ ?s a {OxNamedNode(cls)} }}",
-            data_graph,
-        )
-        if rows and rows[0].get("first") is not None:
-            g.add((ds, VOID.exampleResource, URIRef(rows[0]["first"].value)))  # type: ignore[attr-defined]
+        if cls in stats.first:
+            g.add((ds, VOID.exampleResource, URIRef(stats.first[cls])))
 
-    # Linksets to Wikidata, GeoNames and the UN SDG KOS. Counted per distinct object of
-    # the link predicates (a few hundred), then classified by URI space here: a string
-    # test on every triple in SPARQL costs minutes at a million pledges.
-    link_objects: dict[str, list[tuple[str, int]]] = {}
-    for row in properties:
-        pred = row["p"].value  # type: ignore[attr-defined]
-        if pred == v.RDF_TYPE:
-            continue
-        objects = _select(
-            store,
-            f"SELECT ?o (COUNT(*) AS ?n) WHERE {{ ?s {OxNamedNode(pred)} ?o FILTER(isIRI(?o)) }} "
-            "GROUP BY ?o",
-            data_graph,
-        )
-        if len(objects) <= 100_000:
-            link_objects[pred] = [(r["o"].value, _int(r["n"])) for r in objects]  # type: ignore[attr-defined]
+    # Linksets to Wikidata, GeoNames and the UN SDG KOS, one per link predicate.
     for key, title, space, homepage, predicate in LINK_TARGETS:
         target = URIRef(f"{base}/.well-known/void#{key}")
         g.add((target, RDF.type, VOID.Dataset))
@@ -182,11 +126,8 @@ def describe_dataset(
         if key == "un-sdg-kos":
             g.add((target, DCTERMS.bibliographicCitation, Literal(KOS_CITATION)))
             g.add((target, VOID.sparqlEndpoint, URIRef(iris.sparql)))
-        for pred in sorted(link_objects):
+        for pred in sorted(p for p, linked in stats.links if linked == space):
             if predicate and pred != predicate:
-                continue
-            n = sum(count for obj, count in link_objects[pred] if obj.startswith(space))
-            if not n:
                 continue
             local = pred.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
             linkset = URIRef(f"{base}/.well-known/void#linkset-{key}-{local}")
@@ -195,7 +136,7 @@ def describe_dataset(
             g.add((linkset, VOID.subjectsTarget, ds))
             g.add((linkset, VOID.objectsTarget, target))
             g.add((linkset, VOID.linkPredicate, URIRef(pred)))
-            g.add((linkset, VOID.triples, Literal(n)))
+            g.add((linkset, VOID.triples, Literal(stats.links[(pred, space)])))
 
     # Distributions: the dumps and the SPARQL service.
     for key, (name, media) in layout.DUMP_FORMATS.items():
