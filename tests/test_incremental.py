@@ -4,6 +4,7 @@ exactly what a full validation finds."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 from conftest import DATA, build_release, copy_data, run_cli
@@ -67,3 +68,24 @@ def test_a_changed_registry_validates_everything_again(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "pledges: 13 mapped; 13 validated\n" in result.stderr
     assert "data/places.yaml: terrassa: country:" in result.stderr
+
+
+def test_a_damaged_or_older_cache_is_rebuilt_not_a_crash(tmp_path: Path) -> None:
+    data = copy_data(tmp_path / "data")
+    releases = tmp_path / "releases"
+    assert build_release(data, releases, BASE).returncode == 0
+    release = (releases / "current").resolve().name
+    cache = releases / ".cache" / "build.sqlite"
+    with sqlite3.connect(cache) as db:  # what a crash mid-write or an older version leaves
+        db.execute("UPDATE files SET entry = x'00ff'")
+        db.execute("UPDATE meta SET value = 'not hex' WHERE key LIKE 'registry%'")
+    again = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    assert again.returncode == 0, again.stderr
+    assert "pledges: 13 mapped; 13 validated\n" in again.stderr
+    assert f"release {release} already exists (same input)" in again.stderr
+    with sqlite3.connect(cache) as db:  # and an older layout is cleared, then refilled
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'version'")
+    older = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    assert older.returncode == 0, older.stderr
+    assert "pledges: 13 mapped; 13 validated\n" in older.stderr
+    assert "validated the registries" in older.stderr

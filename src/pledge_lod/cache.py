@@ -62,8 +62,9 @@ class BuildCache:
             "mtime INTEGER, entry BLOB, context TEXT, violations BLOB)"
         )
         version = self._meta("version")
-        if version != str(SCHEMA_VERSION):
+        if version != str(SCHEMA_VERSION):  # entries of another shape: start afresh
             self.db.execute("DELETE FROM files")
+            self.db.execute("DELETE FROM meta WHERE key LIKE 'registry%'")
             self._set_meta("version", str(SCHEMA_VERSION))
         self.context = context
         self.db.commit()
@@ -87,7 +88,10 @@ class BuildCache:
         ).fetchone()
         if row is None or (row[0], row[1]) != _stat_key(path):
             return None
-        entry: FileEntry = pickle.loads(zlib.decompress(row[2]))
+        try:
+            entry: FileEntry = pickle.loads(zlib.decompress(row[2]))
+        except Exception:  # damaged or from another version: read the file again
+            return None
         if row[3] == self.context and row[4] is not None:
             entry.violations = [Problem(*p) for p in json.loads(row[4])]
         return entry
@@ -116,7 +120,10 @@ class BuildCache:
 
     def get_registry(self, key: str) -> Any | None:
         value = self._meta("registry:" + key)
-        return pickle.loads(bytes.fromhex(value)) if value else None
+        try:
+            return pickle.loads(bytes.fromhex(value)) if value else None
+        except Exception:  # damaged: map the registries again
+            return None
 
     def put_registry(self, key: str, value: Any) -> None:
         self.db.execute("DELETE FROM meta WHERE key LIKE 'registry:%'")
@@ -125,7 +132,10 @@ class BuildCache:
     def registry_violations(self) -> list[Problem] | None:
         """The registries' violations under this context, if a build stored them."""
         value = self._meta("registry-violations:" + self.context)
-        return None if value is None else [Problem(*p) for p in json.loads(value)]
+        try:
+            return None if value is None else [Problem(*p) for p in json.loads(value)]
+        except (ValueError, TypeError):  # damaged: validate the registries again
+            return None
 
     def set_registry_violations(self, violations: list[Problem]) -> None:
         self.db.execute("DELETE FROM meta WHERE key LIKE 'registry-violations:%'")
