@@ -285,6 +285,8 @@ def test_a_full_disk_fails_the_build_and_keeps_the_release(site: Site, synth: Pa
         print(f"\nfull disk ({how}): exit {result.returncode}; "
               f"last line: {result.stderr.strip().splitlines()[-1:]}")
         assert result.returncode != 0
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.strip().splitlines()[-1].startswith("pledge-lod: ")
         assert layout.read_current(releases).id == current.id
         manifest_intact(releases / current.id)
         assert not list(releases.glob(".build-*")), "the failed build cleaned up after itself"

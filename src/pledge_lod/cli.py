@@ -8,6 +8,7 @@ when the data has problems, 2 on a usage error.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,7 +57,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .dumps import DumpError
+    from .background import BackgroundError
     from .release import build
 
     settings = _settings(args)
@@ -66,7 +67,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build(
             settings, progress=_quiet if args.quiet else _stderr, switch=not args.no_switch
         )
-    except DumpError as exc:
+    except BackgroundError as exc:
         print(f"pledge-lod: {exc}; nothing was published.", file=sys.stderr)
         return 1
     _print_problems(result.problems)
@@ -250,6 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # disk full, permissions: say what, not where in the code
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"pledge-lod: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # the build cache, on a full disk say
+        print(
+            f"pledge-lod: the build cache could not be used: {exc} "
+            "(deleting the .cache folder beside the releases is safe)",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

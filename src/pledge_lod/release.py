@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from xml.sax.saxutils import escape
 
 from pyoxigraph import (
@@ -44,6 +44,7 @@ from .cache import BuildCache, FileEntry, stat_digest
 from .config import Settings
 from .dumps import DumpWriter, write_dumps
 from .graph_stats import GraphStats
+from .loading import StoreLoader
 from .mapping import Mapper
 from .records import Problem, Records
 from .shacl import Check, run_checks
@@ -118,7 +119,8 @@ def _kos_types(kos: list[Triple]) -> list[Triple]:
 class _Pipeline:
     """Loads, maps and validates; shared by ``validate`` and ``build``.
 
-    Pledges stream from the sources through the mapping into an N-Triples file. Each
+    Pledges stream from the sources through the mapping into an N-Triples file (and, in
+    a build, into the :class:`~.loading.StoreLoader` loading the store meanwhile). Each
     file's pledges are validated by the worker process that mapped them, in a small
     in-memory store with the registries and the KOS types (a pledge's constraints read
     only its own triples and the types of what it links to, and pledges add nothing to a
@@ -140,6 +142,8 @@ class _Pipeline:
             n: self.iris.graph(n) for n in ("data", "ontology", "shapes", "sdg-kos", "void")
         }
         self.store: Store | None = None
+        # Given by ``build``: the child loading the store, fed as the data file is written.
+        self.loader: StoreLoader | None = None
         self.stats = GraphStats()  # of the data graph, added up file by file
         self.validated = 0  # pledges validated in this run (the others: from the cache)
         # Called once every pledge is mapped (and nothing failed yet): the build starts
@@ -228,8 +232,17 @@ class _Pipeline:
             checks = _FileChecks(registry_nt, kos_types, for_pledges, self.iris.base)
             self.timer.stage(said)
         with nt_path.open("wb") as out:
-            out.write(registry_nt)
-            violations = self._map_pledges(located, used_terms, out, cache, checks)
+            loader = self.loader
+
+            def write(data: bytes) -> None:
+                out.write(data)
+                if loader is not None:
+                    loader.write(data)
+
+            write(registry_nt)
+            violations = self._map_pledges(located, used_terms, write, cache, checks)
+        if self.loader is not None:
+            self.loader.finish()
         unchanged = self.result.pledges - self.validated
         self.timer.stage(
             f"pledges: {self.result.pledges} mapped"
@@ -248,26 +261,24 @@ class _Pipeline:
         problems.extend(schema_problems(schema, used_terms))
         return records, schema, kos
 
-    def _load_store(self, nt_path: Path, store_path: Path, kos: list[Triple]) -> Store:
-        store = Store(str(store_path))
-        data = NamedNode(self.graphs["data"])
-        store.bulk_load(path=str(nt_path), format=RdfFormat.N_TRIPLES, to_graph=data)
-        kos_graph = NamedNode(self.graphs["sdg-kos"])
-        store.bulk_extend(Quad(t.subject, t.predicate, t.object, kos_graph) for t in kos)
-        self.timer.stage("store loaded")
-        return store
-
-    def store_for(self, nt_path: Path, store_path: Path, kos: list[Triple]) -> Store:
-        """The release store, bulk-loaded from the mapped N-Triples."""
+    def store_for(self, store_path: Path, kos: list[Triple]) -> Store:
+        """The release store, once the loader has read every mapped triple, with the KOS."""
         if self.store is None:
-            self.store = self._load_store(nt_path, store_path, kos)
+            if self.loader is None:
+                raise RuntimeError("the store is loaded only by a build")  # pragma: no cover
+            self.loader.wait()
+            store = Store(str(store_path))
+            kos_graph = NamedNode(self.graphs["sdg-kos"])
+            store.bulk_extend(Quad(t.subject, t.predicate, t.object, kos_graph) for t in kos)
+            self.store = store
+            self.timer.stage("store loaded")
         return self.store
 
     def _map_pledges(
         self,
         located: dict[str, tuple[str, str]],
         used_terms: set[str],
-        out: BinaryIO,
+        write: Callable[[bytes], None],
         cache: BuildCache,
         checks: _FileChecks | None,
     ) -> list[Problem]:
@@ -298,7 +309,7 @@ class _Pipeline:
                     continue
                 seen[pid] = file
                 located[f"pledge/{pid}"] = (file, pid)
-                out.write(nt)
+                write(nt)
                 kept += 1
                 self.result.pledges += 1
                 if self.result.pledges % 100_000 == 0:
@@ -487,11 +498,16 @@ def build(
     work = Path(tempfile.mkdtemp(prefix=BUILD_PREFIX, dir=releases))
     lock = _hold_lock(work)
     writer: DumpWriter | None = None
+    loader: StoreLoader | None = None
     try:
         pipeline = _Pipeline(settings, progress)
         data_nt = work / "data.nt"
         stage_dir = work / "release"
         stage_dir.mkdir()
+        loader = StoreLoader(
+            work / "data.fifo", stage_dir / layout.STORE_DIR, pipeline.graphs["data"]
+        )
+        pipeline.loader = loader
 
         def start_dumps() -> None:
             nonlocal writer
@@ -511,7 +527,7 @@ def build(
             pipeline.timer.stage(f"release {release_id} already exists (same input); reusing it")
         except layout.ReleaseError:
             shutil.rmtree(existing, ignore_errors=True)  # damaged: make it again
-            store = pipeline.store_for(data_nt, stage_dir / layout.STORE_DIR, kos)
+            store = pipeline.store_for(stage_dir / layout.STORE_DIR, kos)
             pipeline.store = None
             info = _assemble(
                 settings,
@@ -533,8 +549,9 @@ def build(
         pipeline.timer.stage(f"release {info.id} ready at {info.path}")
         return result
     finally:
-        if writer is not None:
-            writer.cancel()
+        for child in (writer, loader):
+            if child is not None:
+                child.cancel()
         shutil.rmtree(work, ignore_errors=True)
         os.close(lock)
 
@@ -553,8 +570,16 @@ def _assemble(
 ) -> layout.ReleaseInfo:
     iris, timer, graphs = pipeline.iris, pipeline.timer, pipeline.graphs
     dumps = stage_dir / layout.DUMPS_DIR
+    # The store's other graphs, the sitemap and the store's compaction first: the dumps
+    # are being written meanwhile, in the writer's process.
+    for name, text in (("ontology", schema.ontology_nt), ("shapes", schema.shapes_nt)):
+        store.bulk_load(text, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs[name]))
+    sitemaps = _write_sitemaps(pipeline.stats, iris, stage_dir)
+    store.optimize()
+    timer.stage("sitemap written, store compacted")
+
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats
-    # serialised from it: usually already under way in the writer's process.
+    # serialised from it.
     if writer is None:
         write_dumps(data_nt, dumps, iris.prefixes())
     else:
@@ -562,21 +587,16 @@ def _assemble(
     nt_path = dumps / layout.DUMP_FORMATS["nt"][0]
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
-    for name, text in (("ontology", schema.ontology_nt), ("shapes", schema.shapes_nt)):
-        store.bulk_load(text, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs[name]))
-
+    # VoID last: it gives the dumps' sizes.
     created = _created()
-
     void_ttl = describe_dataset(pipeline.stats, iris, records.dataset, created, dumps)
     (stage_dir / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
     report = report_turtle(pipeline.result.problems, iris)
     (stage_dir / layout.REPORT_FILE).write_text(report, encoding="utf-8")
-    sitemaps = _write_sitemaps(pipeline.stats, iris, stage_dir)
-    store.optimize()
     store.flush()
     del store
-    timer.stage("VoID/DCAT, SHACL report and sitemap written")
+    timer.stage("VoID/DCAT and SHACL report written")
 
     counts = {
         "pledges": pipeline.result.pledges,
