@@ -147,10 +147,10 @@ class _Pipeline:
         self.stats = GraphStats()  # of the data graph, added up file by file
         self.validated = 0  # pledges validated in this run (the others: from the cache)
         # Called once every pledge is mapped (and nothing failed yet): the build starts
-        # writing the dumps there, beside the store load and validation.
+        # writing the dumps there, while the store is finished.
         self.on_mapped: Callable[[], None] | None = None
 
-    def run(self, nt_path: Path, store_path: Path) -> tuple[Records, Schema, list[Triple]] | None:
+    def run(self, nt_path: Path) -> tuple[Records, Schema, list[Triple]] | None:
         s, problems = self.settings, self.result.problems
         self.timer.stage(f"reading registries from {s.data_dir}")
         try:
@@ -168,12 +168,12 @@ class _Pipeline:
         ).hexdigest()
         cache = BuildCache(s.releases_dir / CACHE_FILE, context)
         try:
-            return self._run(nt_path, store_path, schema, cache, registry_key)
+            return self._run(nt_path, schema, cache, registry_key)
         finally:
             cache.close()
 
     def _run(
-        self, nt_path: Path, store_path: Path, schema: Schema, cache: BuildCache, registry_key: str
+        self, nt_path: Path, schema: Schema, cache: BuildCache, registry_key: str
     ) -> tuple[Records, Schema, list[Triple]] | None:
         s, problems = self.settings, self.result.problems
         cached = cache.get_registry(registry_key)
@@ -483,8 +483,7 @@ def check(
     one whole-graph pyshacl run, the reference the compiled engine is held to."""
     with tempfile.TemporaryDirectory(prefix="pledge-lod-check-") as tmp:
         pipeline = _Pipeline(settings, progress, engine)
-        pipeline.run(Path(tmp) / "data.nt", Path(tmp) / "store")
-        pipeline.store = None  # close the store before its folder goes
+        pipeline.run(Path(tmp) / "data.nt")
         return pipeline.result
 
 
@@ -514,7 +513,7 @@ def build(
             writer = DumpWriter(data_nt, stage_dir / layout.DUMPS_DIR, pipeline.iris.prefixes())
 
         pipeline.on_mapped = start_dumps
-        ran = pipeline.run(data_nt, stage_dir / layout.STORE_DIR)
+        ran = pipeline.run(data_nt)
         result = pipeline.result
         if ran is None or not result.ok:
             pipeline.timer.stage(f"build failed: {len(result.errors)} problems; nothing published")
@@ -584,7 +583,6 @@ def _assemble(
         write_dumps(data_nt, dumps, iris.prefixes())
     else:
         writer.wait()
-    nt_path = dumps / layout.DUMP_FORMATS["nt"][0]
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
     # VoID last: it gives the dumps' sizes.
@@ -600,7 +598,7 @@ def _assemble(
 
     counts = {
         "pledges": pipeline.result.pledges,
-        "triples": _count_lines(nt_path),
+        "triples": pipeline.stats.triples,  # as VoID and the store count them
         "places": len(records.places),
         "agents": len(records.agents),
         "programmes": len(records.programmes),
@@ -652,11 +650,6 @@ def _created() -> str:
         datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
     )
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as f:
-        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
 
 
 def _sha256(path: Path) -> str:
