@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from conftest import DATA, copy_data, run_cli
-from pledge_lod.sources import YamlError, read_yaml
+from pledge_lod.yaml_reader import YamlError, read_yaml
 from test_validate import CASES
 
 BASE = "http://127.0.0.1:8767"

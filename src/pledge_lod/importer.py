@@ -28,7 +28,8 @@ import yaml
 
 from .listing import ListingItem, ListingPage, parse_listing, strip_honorific
 from .records import slugify
-from .sources import ANONYMOUS, MAX_FILE_BYTES, YamlError, read_yaml
+from .sources import ANONYMOUS
+from .yaml_reader import MAX_FILE_BYTES, YamlError, read_yaml
 
 DRAFT = "draft"
 #: "Goal 5: Gender equality" -> 5. Goals are matched by number, never by label: the source

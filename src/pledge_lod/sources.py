@@ -1,9 +1,8 @@
 """Read the curated YAML files into records.
 
-YAML is read with a safe loader that keeps scalars that look like dates as text (so that
-``2023-02-30`` is reported, not a crash) and refuses duplicate keys (which PyYAML would
-otherwise silently overwrite). Every problem is reported with its file, record and field;
-a bad record never stops the others from being read.
+YAML is read by :mod:`.yaml_reader` (safely; dates stay text, a key given twice is an
+error). Every problem is reported with its file, record and field; a bad record never
+stops the others from being read.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ import reprlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .records import (
     SLUG_RE,
@@ -28,13 +25,8 @@ from .records import (
     Programme,
     Records,
 )
+from .yaml_reader import YamlError, read_yaml
 
-try:  # the C loader is several times faster on large data
-    _BaseLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
-
-MAX_FILE_BYTES = 8 * 1024 * 1024
 PLACE_LEVELS = ("country", "region", "province", "district", "county", "municipality")
 AGENT_TYPES = ("person", "organisation")
 ANONYMOUS = "anonymous"
@@ -43,65 +35,6 @@ GOAL_RE = re.compile(r"^[0-9]{1,3}$")
 TARGET_RE = re.compile(r"^[0-9]{1,3}\.[0-9a-z]{1,3}$")
 QID_RE = re.compile(r"^Q[1-9][0-9]*$")
 WEB_URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader: no timestamps (kept as text), duplicate keys are an error."""
-
-
-def _no_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
-    # Compare the key nodes' text before constructing anything: cheap, and enough for
-    # the plain keys YAML records use. A complex key (a list or mapping) is refused.
-    seen: set[tuple[str, str]] = set()
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain value", key_node.start_mark
-            )
-        key = (key_node.tag, key_node.value)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _no_timestamp)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-
-
-class YamlError(Exception):
-    """A file that is not readable YAML; the message says where."""
-
-
-def read_yaml(path: Path, root: Path | None = None) -> list[Any]:
-    """All documents of a YAML file, read safely. Raises :class:`YamlError`."""
-    name = display_path(path, root)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise YamlError(f"{name}: file is {size} bytes; the limit is {MAX_FILE_BYTES}")
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except OSError as exc:
-        raise YamlError(f"{name}: cannot read: {exc.strerror}") from exc
-    try:
-        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise YamlError(f"{name}{where}: not valid YAML: {problem}") from exc
-    except RecursionError as exc:
-        raise YamlError(f"{name}: YAML nests too deeply") from exc
-    except (ValueError, OverflowError) as exc:  # e.g. an integer of more than 4300 digits
-        raise YamlError(f"{name}: not valid YAML: {str(exc)[:200]}") from exc
 
 
 def display_path(path: Path, root: Path | None) -> str:
@@ -275,7 +208,7 @@ def read_pledge_file(path: Path, root: Path, problems: list[Problem]) -> list[Pl
     multi-document stream, as written by ``pledge-lod synth``)."""
     file = display_path(path, root)
     try:
-        docs = read_yaml(path, root)
+        docs = read_yaml(path, display_path(path, root))
     except YamlError as exc:
         problems.append(Problem(file, path.stem, "-", str(exc).split(": ", 1)[-1]))
         return []
@@ -304,7 +237,7 @@ def _registry(data_dir: Path, name: str, problems: list[Problem]) -> list[tuple[
         problems.append(Problem(file, "-", "-", "registry file is missing"))
         return []
     try:
-        docs = read_yaml(path, data_dir)
+        docs = read_yaml(path, display_path(path, data_dir))
     except YamlError as exc:
         problems.append(Problem(file, "-", "-", str(exc).split(": ", 1)[-1]))
         return []
@@ -468,7 +401,7 @@ def _dataset(data_dir: Path, problems: list[Problem]) -> DatasetInfo:
     file = display_path(path, data_dir)
     data: Any = {}
     try:
-        docs = read_yaml(path, data_dir)
+        docs = read_yaml(path, display_path(path, data_dir))
         data = docs[0] if docs else {}
     except YamlError as exc:
         problems.append(Problem(file, "dataset", "-", str(exc).split(": ", 1)[-1]))

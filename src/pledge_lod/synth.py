@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sources import read_yaml
+from .yaml_reader import read_yaml
 
 BATCH = 1000  # pledges per file: a million single files would be a burden on any disk
 
