@@ -27,7 +27,7 @@ from typing import Any
 from .graph_stats import GraphStats
 from .records import Problem
 
-SCHEMA_VERSION = 2  # 2: entries carry their graph statistics
+SCHEMA_VERSION = 3  # 2: entries carry their graph statistics; 3: objects digested from N-Triples
 
 
 @dataclass

@@ -8,12 +8,12 @@ finishes the store: on two cores the two overlap instead of adding up.
 
 from __future__ import annotations
 
-import gzip
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from isal import igzip
 from pyoxigraph import RdfFormat, parse, serialize
 
 from .background import BackgroundJob
@@ -28,7 +28,7 @@ def write_dumps(data_nt: Path, folder: Path, prefixes: dict[str, str]) -> None:
         os.link(data_nt, nt_path)
     except OSError:
         shutil.copyfile(data_nt, nt_path)
-    # zlib releases the GIL, so N-Triples compresses while the other formats serialise.
+    # ISA-L releases the GIL, so N-Triples compresses while the other formats serialise.
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = [pool.submit(gzip_file, nt_path)]
         for key, fmt in (("ttl", RdfFormat.TURTLE), ("jsonld", RdfFormat.JSON_LD)):
@@ -42,12 +42,16 @@ def write_dumps(data_nt: Path, folder: Path, prefixes: dict[str, str]) -> None:
 
 
 def gzip_file(path: Path) -> None:
-    """Deterministic gzip beside ``path``: no name, no timestamp in the header."""
+    """Deterministic gzip beside ``path``: no name, no timestamp in the header.
+
+    ISA-L's level 2 compresses N-Triples about twelve times faster than zlib's default
+    level 6, for files about a fifth larger: at a million pledges, seconds instead of
+    two minutes of CPU. Any gzip reader reads them."""
     target = path.parent / (path.name + ".gz")
     with (
         path.open("rb") as src,
         target.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        igzip.IGzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=2) as gz,
     ):
         shutil.copyfileobj(src, gz, 1 << 20)
 

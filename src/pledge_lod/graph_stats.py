@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
-
-from pyoxigraph import NamedNode, Triple
 
 from . import vocab as v
 
 #: The URI spaces of the datasets we link to (void.LINK_TARGETS); VoID describes one
 #: linkset per space and link predicate.
 LINK_SPACES = (v.WIKIDATA, v.GEONAMES, v.SDG)
+_LINK_SPACES = tuple(b"<" + space.encode() for space in LINK_SPACES)
+_RDF_TYPE = f"<{v.RDF_TYPE}>".encode()
+
+
+def _name(term: bytes) -> str:
+    """An IRI's text from its N-Triples form; a blank node stays ``_:label``."""
+    return term[1:-1].decode() if term[:1] == b"<" else term.decode()
 
 
 class GraphStats:
@@ -44,34 +48,37 @@ class GraphStats:
         self.objects: set[bytes] = set()
         self.links: Counter[tuple[str, str]] = Counter()  # (predicate, space) -> triples
 
-    def add(self, triples: Iterable[Triple]) -> None:
-        """Count ``triples``, whose subjects are in no other part."""
-        seen: set[tuple[str, str, str]] = set()
-        subjects: set[str] = set()
+    def add(self, nt: bytes) -> None:
+        """Count the triples of ``nt``, whose subjects are in no other part.
+
+        ``nt`` is Oxigraph's N-Triples: one triple a line, its terms separated by single
+        spaces (no IRI or blank node holds one), so splitting a line twice yields the
+        subject, the predicate and the object with " ." after it. Counting the lines is
+        about twice as fast as walking the triples' Python objects."""
+        lines = set(nt.split(b"\n"))
+        lines.discard(b"")
+        parts = [line.split(b" ", 2) for line in lines]
+        self.triples += len(parts)
+        subjects = {_name(s) for s, _, _ in parts}
+        for p, n in Counter(p for _, p, _ in parts).items():
+            self.properties[_name(p)] += n
+        digest = hashlib.blake2b
+        self.objects.update(digest(o[:-2], digest_size=16).digest() for _, _, o in parts)
         typed: set[str] = set()
-        for t in triples:
-            s, p, o = t.subject, t.predicate.value, t.object
-            subject = s.value if isinstance(s, NamedNode) else f"_:{s.value}"
-            o_text = str(o)
-            if (subject, p, o_text) in seen:
+        for s, p, o in parts:
+            if o[:1] != b"<":
                 continue
-            seen.add((subject, p, o_text))
-            subjects.add(subject)
-            self.triples += 1
-            self.properties[p] += 1
-            self.objects.add(hashlib.blake2b(o_text.encode(), digest_size=16).digest())
-            if not isinstance(o, NamedNode):
-                continue
-            if p == v.RDF_TYPE:
+            if p == _RDF_TYPE:
+                subject, cls = _name(s), o[1:-3].decode()
                 typed.add(subject)
-                self.classes[o.value] += 1
-                first = self.first.get(o.value)
-                if isinstance(s, NamedNode) and (first is None or subject < first):
-                    self.first[o.value] = subject
+                self.classes[cls] += 1
+                first = self.first.get(cls)
+                if s[:1] == b"<" and (first is None or subject < first):
+                    self.first[cls] = subject
                 continue
-            for space in LINK_SPACES:
-                if o.value.startswith(space):
-                    self.links[(p, space)] += 1
+            for space in _LINK_SPACES:
+                if o.startswith(space):
+                    self.links[(_name(p), space[1:].decode())] += 1
         self.subjects |= subjects
         self.typed += len(typed)
 

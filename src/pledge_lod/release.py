@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -28,7 +29,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from pyoxigraph import (
-    Literal,
     NamedNode,
     Quad,
     RdfFormat,
@@ -188,7 +188,7 @@ class _Pipeline:
                 _note_terms(t, self.iris.vocab, terms)
             kos_nt = serialize(kos, format=RdfFormat.N_TRIPLES)
             registry_stats = GraphStats()
-            registry_stats.add(registry)
+            registry_stats.add(registry_nt)
             cached = (records, registry_problems, registry_nt, kos_nt, terms, registry_stats)
             cache.put_registry(registry_key, cached)
         records, registry_problems, registry_nt, kos_nt, used_terms, registry_stats = cached
@@ -342,25 +342,21 @@ class _RegistryIndex:
     million pledges they hold 300,000 triples, too many to load again for every file)."""
 
     def __init__(self, registry_nt: bytes):
-        self.lines: dict[str, list[bytes]] = {}
-        self.links: dict[str, list[str]] = {}
-        # registry_nt is Oxigraph's N-Triples: one triple per line, in parse order.
-        lines = registry_nt.splitlines(keepends=True)
-        for t, line in zip(parse(registry_nt, format=RdfFormat.N_TRIPLES), lines, strict=True):
-            key = str(t.subject)
-            self.lines.setdefault(key, []).append(line)
-            if not isinstance(t.object, Literal):
-                self.links.setdefault(key, []).append(str(t.object))
+        # By the N-Triples text of the terms: registry_nt is Oxigraph's N-Triples, one
+        # triple a line, the subject before the first space.
+        self.lines: dict[bytes, list[bytes]] = {}
+        self.links: dict[bytes, list[bytes]] = {}
+        for line in registry_nt.splitlines(keepends=True):
+            subject = line[: line.index(b" ")]
+            self.lines.setdefault(subject, []).append(line)
+            if linked := _OBJECT_NODE.search(line):
+                self.links.setdefault(subject, []).append(linked.group(1))
 
     def reached_from(self, pledges_nt: bytes) -> bytes:
         """Every registry triple whose subject the pledges reach, directly or through
         other registry entries (a shape may read a place's country, say)."""
-        todo = [
-            str(t.object)
-            for t in parse(pledges_nt, format=RdfFormat.N_TRIPLES)
-            if not isinstance(t.object, Literal)
-        ]
-        seen: set[str] = set()
+        todo = _OBJECT_NODE.findall(pledges_nt)
+        seen: set[bytes] = set()
         while todo:
             node = todo.pop()
             if node in seen or node not in self.lines:
@@ -370,6 +366,9 @@ class _RegistryIndex:
         return b"".join(line for node in sorted(seen) for line in self.lines[node])
 
 
+# The object of an N-Triples line when it is an IRI or a blank node: a literal's datatype
+# IRI follows "^^", not a space, and a literal's own line breaks are escaped.
+_OBJECT_NODE = re.compile(rb' (<[^<>"\s]*>|_:\S+) \.$', re.MULTILINE)
 _MAPPERS: dict[str, Mapper] = {}
 _CHECKS: _FileChecks | None = None  # set in each worker process by _init_worker
 _INDEX: _RegistryIndex | None = None  # made from _CHECKS when a worker first needs it
@@ -403,9 +402,9 @@ def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, Fil
         if len(entry.pledges) < 4:
             for t in triples:
                 _note_terms(t, mapper.iris.vocab, entry.terms)
-        entry.stats.add(triples)
         nt = serialize(triples, format=RdfFormat.N_TRIPLES)
         entry.pledges.append((pledge.id, pledge.file, nt))
+    entry.stats.add(b"".join(nt for _, _, nt in entry.pledges))
     if _CHECKS is not None:
         entry.violations = _validate_file(entry, _CHECKS)
     return path, entry, True
