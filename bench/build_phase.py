@@ -79,7 +79,10 @@ def build(
     def on_line(line: str) -> None:
         lines.append((time.monotonic(), line))
 
-    sampler = TreeSampler(interval_s=0.2)
+    # Once a second: reading every process's smaps_rollup costs the kernel a walk of
+    # its page tables, and five readings a second of a multi-GB build took a fifth of a
+    # core from the build being measured. Memory moves slowly next to that.
+    sampler = TreeSampler(interval_s=1.0)
     started = time.monotonic()
     done = run_measured(argv, timeout_s, env, on_stderr_line=on_line, sampler=sampler)
     if done.returncode != 0:

@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import pickle
 import sqlite3
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from isal import isal_zlib  # zlib's format, 4x faster to write and 10x to read
 
 from .graph_stats import GraphStats
 from .records import Problem
@@ -89,7 +90,7 @@ class BuildCache:
         if row is None or (row[0], row[1]) != _stat_key(path):
             return None
         try:
-            entry: FileEntry = pickle.loads(zlib.decompress(row[2]))
+            entry: FileEntry = pickle.loads(isal_zlib.decompress(row[2]))
         except Exception:  # damaged or from another version: read the file again
             return None
         if row[3] == self.context and row[4] is not None:
@@ -98,7 +99,7 @@ class BuildCache:
 
     def store(self, path: Path, entry: FileEntry) -> None:
         size, mtime = _stat_key(path)
-        blob = zlib.compress(pickle.dumps(_without_violations(entry)), 1)
+        blob = isal_zlib.compress(pickle.dumps(_without_violations(entry)), 1)
         violations = (
             json.dumps([_problem_tuple(p) for p in entry.violations])
             if entry.violations is not None

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -289,9 +289,14 @@ class _Pipeline:
         violations: list[Problem] = []
         files = iter_pledge_files(self.settings.data_dir)
         jobs = min(self.settings.validation_jobs or os.cpu_count() or 1, max(1, len(files) // 4))
-        tasks = (
-            (path, self.settings.data_dir, self.iris.base, cache.lookup(path)) for path in files
-        )
+
+        def task(path: Path) -> tuple[Path, Path, str, FileEntry | None] | _Done:
+            cached = cache.lookup(path)
+            if cached is not None and (cached.violations is not None or checks is None):
+                return _Done((path, cached, False))  # no worker needed: megabytes less to copy
+            return (path, self.settings.data_dir, self.iris.base, cached)
+
+        tasks = (task(path) for path in files)
         for path, entry, fresh in _ordered_map(_map_file, tasks, jobs, checks):
             if fresh:
                 cache.store(path, entry)
@@ -424,26 +429,38 @@ def _validate_file(entry: FileEntry, checks: _FileChecks) -> list[Problem]:
     return _VALIDATOR.violations(entry)
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A task whose result is known without a worker."""
+
+    result: Any
+
+
 def _ordered_map(
     func: Callable[[Any], Any], tasks: Iterable[Any], jobs: int, checks: _FileChecks | None
 ) -> Iterator[Any]:
     """Like ``map`` over a process pool, in order, with a bounded number of tasks in
     flight so that memory stays flat however many files there are. Every worker gets
-    ``checks`` once, when it starts."""
+    ``checks`` once, when it starts. A :class:`_Done` task is its own result."""
     if jobs <= 1:
         previous = _CHECKS
         _init_worker(checks)
         try:
-            yield from map(func, tasks)
+            yield from (t.result if isinstance(t, _Done) else func(t) for t in tasks)
         finally:
             _init_worker(previous)
         return
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(checks,)
     ) as pool:
-        pending: deque = deque()
+        pending: deque[Future] = deque()
         for task in tasks:
-            pending.append(pool.submit(func, task))
+            if isinstance(task, _Done):
+                future: Future = Future()
+                future.set_result(task.result)
+            else:
+                future = pool.submit(func, task)
+            pending.append(future)
             if len(pending) >= jobs * 4:
                 yield pending.popleft().result()
         while pending:
