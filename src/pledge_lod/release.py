@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -120,11 +121,12 @@ class _Pipeline:
 
     Pledges stream from the sources through the mapping into an N-Triples file (and, in
     a build, into the :class:`~.loading.StoreLoader` loading the store meanwhile). Each
-    file's pledges are validated by the worker process that mapped them, in an in-memory
-    store holding the registries and the KOS types (see :class:`_FileValidator`), and
-    the registries once, here. Chunks of one file validate 4-5 times faster than the same
-    checks over the whole on-disk store, in parallel with the reading, and memory stays
-    flat. Files unchanged since the last run come from the
+    file's pledges are validated by the worker process that mapped them, in a small
+    in-memory store with the registries and the KOS types (a pledge's constraints read
+    only its own triples and the types of what it links to, and pledges add nothing to a
+    registry entry), and the registries once, here. Chunks of one file validate 4-5
+    times faster than the same checks over the whole on-disk store, in parallel with the
+    reading, and memory stays flat. Files unchanged since the last run come from the
     :class:`~.cache.BuildCache` with their violations: a rebuild after one edit reads,
     maps and validates one file.
     """
@@ -339,56 +341,47 @@ class _FileChecks:
     base: str
 
 
-class _FileValidator:
-    """A mapping worker's validation store: the registries and the KOS types, loaded once
-    per worker; each file's pledges go into a graph of their own, are checked, and are
-    taken out again. Loading the registries (300,000 triples at a million pledges) for
-    every file cost more than checking the file.
+class _RegistryIndex:
+    """The registries' triples by subject, so that a file's pledges are validated with
+    only the registry entries they reach (the registries grow with the data: at a
+    million pledges they hold 300,000 triples, too many to load again for every file)."""
 
-    The checks see the union of the graphs, as the release store's checks do. Only
-    pledges are their focus here, a pledge's constraints read its own triples and what
-    it links to, and no registry entry links to a pledge, so the other registry entries
-    change no finding."""
+    def __init__(self, registry_nt: bytes):
+        # By the N-Triples text of the terms: registry_nt is Oxigraph's N-Triples, one
+        # triple a line, the subject before the first space.
+        self.lines: dict[bytes, list[bytes]] = {}
+        self.links: dict[bytes, list[bytes]] = {}
+        for line in registry_nt.splitlines(keepends=True):
+            subject = line[: line.index(b" ")]
+            self.lines.setdefault(subject, []).append(line)
+            if linked := _OBJECT_NODE.search(line):
+                self.links.setdefault(subject, []).append(linked.group(1))
 
-    def __init__(self, checks: _FileChecks):
-        self.checks = checks
-        self.store = Store()
-        self.store.bulk_load(checks.kos_nt + checks.registry_nt, format=RdfFormat.N_TRIPLES)
-        self.graph = NamedNode(v.Iris(checks.base).graph("validating"))
-
-    def violations(self, entry: FileEntry) -> list[Problem]:
-        """The violations of one file's pledges; findings about registry entries are
-        left to the build's one run over the registries."""
-        located: dict[str, tuple[str, str]] = {}
-        parts = []
-        for pid, file, nt in entry.pledges:
-            if f"pledge/{pid}" in located:
-                continue  # a second record with the id: the build reports it, leaves it out
-            located[f"pledge/{pid}"] = (file, pid)
-            parts.append(nt)
-        if not located:
-            return []
-        self.store.bulk_load(b"".join(parts), format=RdfFormat.N_TRIPLES, to_graph=self.graph)
-        try:
-            found = run_checks(self.store, self.checks.checks, None, 1)
-        finally:
-            self.store.remove_graph(self.graph)
-        iris = v.Iris(self.checks.base)
-        prefix = iris.base + "/id/"
-        mine = [
-            f for f in found if f.focus.startswith(prefix) and f.focus[len(prefix) :] in located
-        ]
-        return locate(mine, located, iris)
+    def reached_from(self, pledges_nt: bytes) -> bytes:
+        """Every registry triple whose subject the pledges reach, directly or through
+        other registry entries (a shape may read a place's country, say)."""
+        todo = _OBJECT_NODE.findall(pledges_nt)
+        seen: set[bytes] = set()
+        while todo:
+            node = todo.pop()
+            if node in seen or node not in self.lines:
+                continue
+            seen.add(node)
+            todo.extend(self.links.get(node, ()))
+        return b"".join(line for node in sorted(seen) for line in self.lines[node])
 
 
+# The object of an N-Triples line when it is an IRI or a blank node: a literal's datatype
+# IRI follows "^^", not a space, and a literal's own line breaks are escaped.
+_OBJECT_NODE = re.compile(rb' (<[^<>"\s]*>|_:\S+) \.$', re.MULTILINE)
 _MAPPERS: dict[str, Mapper] = {}
 _CHECKS: _FileChecks | None = None  # set in each worker process by _init_worker
-_VALIDATOR: _FileValidator | None = None  # made from _CHECKS when a worker first needs it
+_INDEX: _RegistryIndex | None = None  # made from _CHECKS when a worker first needs it
 
 
 def _init_worker(checks: _FileChecks | None) -> None:
-    global _CHECKS, _VALIDATOR
-    _CHECKS, _VALIDATOR = checks, None
+    global _CHECKS, _INDEX
+    _CHECKS, _INDEX = checks, None
 
 
 def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
@@ -423,10 +416,34 @@ def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, Fil
 
 
 def _validate_file(entry: FileEntry, checks: _FileChecks) -> list[Problem]:
-    global _VALIDATOR
-    if _VALIDATOR is None or _VALIDATOR.checks is not checks:
-        _VALIDATOR = _FileValidator(checks)
-    return _VALIDATOR.violations(entry)
+    """The violations of one file's pledges, checked in a store of their own with the
+    registries and KOS types; findings about registry entries are left to the build's
+    one run over the registries."""
+    global _INDEX
+    located: dict[str, tuple[str, str]] = {}
+    parts = []
+    for pid, file, nt in entry.pledges:
+        if f"pledge/{pid}" in located:
+            continue  # a second record with the id: the build reports it and leaves it out
+        located[f"pledge/{pid}"] = (file, pid)
+        parts.append(nt)
+    if not located:
+        return []
+    if _INDEX is None or _CHECKS is not checks:
+        _INDEX = _RegistryIndex(checks.registry_nt)
+    pledges_nt = b"".join(parts)
+    store = Store()
+    store.bulk_load(
+        checks.kos_nt + _INDEX.reached_from(pledges_nt) + pledges_nt, format=RdfFormat.N_TRIPLES
+    )
+    iris = v.Iris(checks.base)
+    prefix = iris.base + "/id/"
+    mine = [
+        found
+        for found in run_checks(store, checks.checks, None, 1)
+        if found.focus.startswith(prefix) and found.focus[len(prefix) :] in located
+    ]
+    return locate(mine, located, iris)
 
 
 @dataclass(frozen=True)
