@@ -167,21 +167,8 @@ def _build(loader: Any) -> list[Any]:
                         # the full loader reads the file.
                         value = _CONSTRUCTORS[tag](loader, ScalarNode(tag, text))
                         break
-            if not stack:
-                docs.append(value)
-                continue
-            top = stack[-1]
-            if len(top) == 1:
-                top[0].append(value)
-            elif top[1] is _NO_KEY:
-                # A key given twice is refused by the full loader; keys that differ in
-                # text but construct equal (yes, true) are left to it too.
-                if value in top[0]:
-                    raise _NotPlain
-                top[1] = value
-            else:
-                top[0][top[1]] = value
-                top[1] = _NO_KEY
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            value = stack.pop()[0]
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if event.anchor is not None or (event.tag is not None and event.tag != "!"):
                 raise _NotPlain
@@ -190,21 +177,29 @@ def _build(loader: Any) -> list[Any]:
             if len(stack) >= _MAX_DEPTH:
                 raise _NotPlain
             stack.append([{}, _NO_KEY] if kind is MappingStartEvent else [[]])
-        elif kind is MappingEndEvent or kind is SequenceEndEvent:
-            value = stack.pop()[0]
-            if not stack:
-                docs.append(value)
-                continue
-            top = stack[-1]
-            if len(top) == 1:
-                top[0].append(value)
-            else:
-                top[0][top[1]] = value
-                top[1] = _NO_KEY
+            continue
         elif kind is StreamEndEvent:
             return docs
         elif kind is AliasEvent or kind not in _FRAMES:
             raise _NotPlain
+        else:
+            continue
+        # A finished node: into the collection around it, or a document of its own.
+        if not stack:
+            docs.append(value)
+            continue
+        top = stack[-1]
+        if len(top) == 1:
+            top[0].append(value)
+        elif top[1] is _NO_KEY:  # a key (a scalar: a collection as key was refused)
+            # A key given twice is refused by the full loader; keys that differ in text
+            # but construct equal (yes, true) are left to it too.
+            if value in top[0]:
+                raise _NotPlain
+            top[1] = value
+        else:
+            top[0][top[1]] = value
+            top[1] = _NO_KEY
 
 
 _NO_KEY = object()
