@@ -387,12 +387,11 @@ def _init_worker(checks: _FileChecks | None) -> None:
 def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
     """Read one pledge file, map its records and validate them (top level: runs in worker
     processes). Returns the path, its entry, and whether the entry is new (not all from
-    the cache)."""
+    the cache). A cached entry comes here only to be validated again (the shapes or the
+    registries changed): a complete one is used as it is, without a worker."""
     path, data_dir, base, cached = task
-    if cached is not None:
-        if cached.violations is not None or _CHECKS is None:
-            return path, cached, False
-        cached.violations = _validate_file(cached, _CHECKS)  # the shapes or registries changed
+    if cached is not None and _CHECKS is not None:
+        cached.violations = _validate_file(cached, _CHECKS)
         return path, cached, True
     mapper = _MAPPERS.get(base) or _MAPPERS.setdefault(base, Mapper(v.Iris(base)))
     problems: list[Problem] = []
