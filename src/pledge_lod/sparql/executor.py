@@ -35,7 +35,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -254,7 +254,8 @@ class QueryPool:
             try:
                 if self.closed:
                     raise WorkerFailed("the endpoint is shutting down")
-                message = {**asdict(job), "store_path": store_path, "max_bytes": s.max_result_bytes}
+                # vars(), not asdict(): the pickle copies anyway, asdict deep-copies first.
+                message = {**vars(job), "store_path": store_path, "max_bytes": s.max_result_bytes}
                 status, detail, body = slot.run(message, s.query_timeout_s)
             finally:
                 self._idle.put(slot)

@@ -15,6 +15,7 @@ the list of what is offered.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -114,6 +115,16 @@ def negotiate(
         )
     if accept is None or not accept.strip():
         return candidates[0]
+    return _by_accept(kind, accept, html)
+
+
+@lru_cache(maxsize=256)
+def _by_accept(kind: str, accept: str, html: bool) -> Format:
+    """The best format for one Accept value. Cached: clients send the same few values
+    again and again, and parsing one costs more than the rest of a point query's
+    Python work (a refusal raises and so is never cached)."""
+    candidates = formats_of(kind, html)
+    offered = [f.media_type for f in candidates]
     parsed = parse_accept_header(accept, MIMEAccept)
     # Canonical media types win over aliases at equal quality; HTML only when asked for.
     media = [f.media_type for f in candidates] + [a for f in candidates for a in f.aliases]
