@@ -168,3 +168,65 @@ def test_build_only_measures_a_build_and_a_rebuild(tmp_path: Path) -> None:
     # The rebuild read and validated only the file with the changed record (1,000 a file).
     assert "| pledges: 1500 mapped; 1000 validated, 500 unchanged since the last build |" in out
     assert out.count("| store loaded |") == 2
+
+
+def _serve_wsgi(app, stack: list) -> int:  # type: ignore[no-untyped-def]
+    """``app`` on 127.0.0.1 in a thread; the server is shut down by the test's cleanup."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stack.append(server)
+    return server.server_port
+
+
+@pytest.mark.parametrize(("delay_s", "expected_runs"), [(0.0, 4), (0.3, 1)])
+def test_mix_times_a_query_longer_than_its_budget_by_its_first_run(
+    tmp_path: Path, delay_s: float, expected_runs: int
+) -> None:
+    """A query answered within the budget gets the asked-for rounds; one whose first
+    answer alone outlasts the budget (minutes, at 1M) is timed by that answer and by the
+    engine's first run, never repeated; the floor is still sampled."""
+    import time
+
+    import pyoxigraph
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import floor_app
+        from sparql_mix import JSON_RESULTS, Query, measure_mix
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+    def endpoint(environ, start_response):  # type: ignore[no-untyped-def]
+        time.sleep(delay_s)
+        body = b'{"head":{},"boolean":true}'
+        start_response("200 OK", [("Content-Type", JSON_RESULTS),
+                                  ("Content-Length", str(len(body)))])  # fmt: skip
+        return [body]
+
+    store = pyoxigraph.Store(str(tmp_path / "store"))
+    store.add(pyoxigraph.Quad(pyoxigraph.NamedNode("http://example.org/s"),
+                              pyoxigraph.NamedNode("http://example.org/p"),
+                              pyoxigraph.Literal("o")))  # fmt: skip
+    del store  # the engine process opens it read-only
+    servers: list = []
+    try:
+        app_port = _serve_wsgi(endpoint, servers)
+        floor_port = _serve_wsgi(floor_app.application, servers)
+        (timing,) = measure_mix([Query("ask", "ASK", "ASK {}", JSON_RESULTS)], app_port,
+                                floor_port, tmp_path / "store", runs=4, budget_s=0.2,
+                                timeout_s=30)  # fmt: skip
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert timing.runs == expected_runs
+    assert timing.rows == {"http": 1, "engine": 1}
+    assert (timing.http_ms >= 300) is (delay_s > 0)
+    assert timing.engine_ms > 0 and timing.floor_ms > 0 and timing.floor_trivial_ms > 0
