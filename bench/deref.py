@@ -134,6 +134,45 @@ def run_load(
     return _run_python(port, paths_file, accept, set_name, duration_s, connections)
 
 
+def interleaved(
+    tool: str,
+    ports: tuple[int, int],
+    paths_file: Path,
+    accept: str,
+    set_name: str,
+    duration_s: int,
+    rounds: int,
+    connections: int,
+    threads: int,
+) -> tuple[LoadResult, LoadResult, list[float]]:
+    """The app and the floor (``ports``) loaded in ``rounds`` alternating rounds.
+
+    Load on a shared 2-core machine drifts over seconds; one long run of each server
+    lets the drift fall on one side only. Here each round loads both, the first one
+    in the round alternating (ABBA), and the ratio is the median of the rounds' ratios.
+    The returned results sum each server's rounds (p50 and p99: the rounds' medians)."""
+    per_round = max(1, round(duration_s / max(1, rounds)))
+    app_runs: list[LoadResult] = []
+    floor_runs: list[LoadResult] = []
+    for i in range(max(1, rounds)):
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for side in order:
+            result = run_load(tool, ports[side], paths_file, accept, set_name, per_round,
+                              connections, threads)  # fmt: skip
+            (app_runs if side == 0 else floor_runs).append(result)
+    ratios = [a.rps / f.rps if f.rps else 0.0 for a, f in zip(app_runs, floor_runs, strict=True)]
+    return _combined(app_runs), _combined(floor_runs), ratios
+
+
+def _combined(runs: list[LoadResult]) -> LoadResult:
+    requests = sum(r.requests for r in runs)
+    seconds = sum(r.seconds for r in runs)
+    return LoadResult(runs[0].tool, requests, round(seconds, 2),
+                      round(requests / seconds, 1) if seconds else 0.0,
+                      statistics.median(r.p50_ms for r in runs),
+                      statistics.median(r.p99_ms for r in runs), sum(r.errors for r in runs))
+
+
 def _run_wrk(
     port: int,
     paths_file: Path,

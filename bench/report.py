@@ -117,12 +117,16 @@ def render_run(run: dict[str, Any]) -> str:
 def _context(run: dict[str, Any]) -> list[str]:
     m, s = run["machine"], run["settings"]
     tool = s["tool"]
+    rounds = s.get("load_rounds", 1)
+    split = (f"{s['duration']} s per measurement in {rounds} rounds alternating with the "
+             "floor, ratio = median of the rounds' ratios" if rounds > 1
+             else f"{s['duration']} s per measurement")  # fmt: skip
     tool_text = (
         f"wrk ({s['wrk_threads']} threads, {s['connections']} connections, "
-        f"{s['duration']} s per measurement, Lua script `bench/wrk_paths.lua`)"
+        f"{split}, Lua script `bench/wrk_paths.lua`)"
         if tool == "wrk"
         else f"the Python load generator ({s['connections']} threads; wrk was not "
-        f"installed - far weaker, its req/s are lower bounds), {s['duration']} s each"
+        f"installed - far weaker, its req/s are lower bounds), {split}"
     )
     return [
         f"- Command: `{run['command']}`",

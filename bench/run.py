@@ -33,6 +33,7 @@ import random
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,7 @@ from build_phase import build, change_one_record, synthesize  # noqa: E402
 from deref import (  # noqa: E402
     FORMATS,
     document_paths,
+    interleaved,
     load_tool,
     mean_body_bytes,
     pick_hot,
@@ -117,6 +119,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
                    help="the Markdown results file to add this run to (default: %(default)s)")
     p.add_argument("--duration", type=int, default=10, help="seconds per load measurement")
+    p.add_argument("--load-rounds", type=int, default=3,
+                   help="alternating rounds of app and floor per load measurement; "
+                        "--duration is split between them (default: %(default)s)")
     p.add_argument("--connections", type=int, default=16, help="concurrent connections")
     p.add_argument("--wrk-threads", type=int, default=os.cpu_count() or 2,
                    help="wrk threads (default: one per CPU)")
@@ -326,12 +331,12 @@ def _deref_set(
         if name == "hot":  # fill the server's document cache first; the floor has none
             run_load(ctx.tool, port, paths, accept, name, max(1, min(2, args.duration // 2)),
                      args.connections, args.wrk_threads)  # fmt: skip
-        app = run_load(ctx.tool, port, paths, accept, name, args.duration, args.connections,
-                       args.wrk_threads)  # fmt: skip
-        floor = run_load(ctx.tool, floor_port, paths, accept, name, args.duration,
-                         args.connections, args.wrk_threads)  # fmt: skip
+        app, floor, ratios = interleaved(ctx.tool, (port, floor_port), paths, accept, name,
+                                         args.duration, args.load_rounds, args.connections,
+                                         args.wrk_threads)  # fmt: skip
         out[fmt] = {"bytes": sizes[accept], "app": app.to_json(), "floor": floor.to_json(),
-                    "ratio": round(app.rps / floor.rps, 3) if floor.rps else 0.0}  # fmt: skip
+                    "ratio": round(statistics.median(ratios), 3),
+                    "round_ratios": [round(r, 3) for r in ratios]}  # fmt: skip
     return out
 
 
@@ -493,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         "started": _now(),
         "command": _command(argv),
         "machine": machine_info(),
-        "settings": {"tool": tool, "duration": args.duration, "connections": args.connections,
+        "settings": {"tool": tool, "duration": args.duration, "load_rounds": args.load_rounds,
+                     "connections": args.connections,
                      "wrk_threads": args.wrk_threads, "workers": args.workers,
                      "threads": args.threads, "hot": args.hot, "seed": args.seed,
                      "sparql_runs": args.sparql_runs, "rdflib_runs": args.rdflib_runs,

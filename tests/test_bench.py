@@ -84,6 +84,10 @@ def test_bench_runs_at_a_small_size(tmp_path: Path) -> None:
     (size,) = raw["sizes"]
     assert size["errors"] == []
     assert size["build"]["pledges"] == 300 and size["build"]["stages"]
+    for which in ("hot", "random"):  # app and floor alternated, three rounds each
+        for fmt, d in size["deref"][which].items():
+            assert len(d["round_ratios"]) == 3, (which, fmt)
+            assert d["ratio"] == sorted(d["round_ratios"])[1], (which, fmt)
     keys = {q["key"] for q in size["sparql"]}
     assert keys == MIX_KEYS
     for q in size["sparql"]:  # the three engines answered the same thing
