@@ -144,6 +144,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds per query on rdflib-endpoint after which runs stop")
     p.add_argument("--rdflib-max-triples", type=int, default=3_000_000,
                    help="do not start rdflib-endpoint on more triples than this")
+    p.add_argument("--rdflib-memory-mb", type=int, default=0, metavar="MB",
+                   help="cap rdflib-endpoint's memory (RLIMIT_DATA); a dump it cannot load "
+                        "within it is reported as such (default: no cap)")
     p.add_argument("--no-revalidate", action="store_true",
                    help="skip the rebuild after one changed record")
     p.add_argument("--no-virtuoso", action="store_true",
@@ -194,12 +197,14 @@ def _measure_size(ctx: Context, pledges: int, work: Path, result: dict[str, Any]
     say(f"{pledges:,} pledges: synth")
     result["synth_s"] = synthesize(ctx.python, pledges, args.seed, data,
                                    60 + pledges * 0.003, ctx.env)  # fmt: skip
+    _settle()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     say(f"{pledges:,} pledges: build")
     stats = build(ctx.python, data, releases, base, 180 + pledges * 0.004, ctx.env)
     result["build"] = stats.to_json()
     say(f"  built in {stats.wall_s:.1f} s: {stats.triples:,} triples")
+    _settle()
     release = Path(stats.release_dir)
     paths = document_paths(release, base)
     hot = pick_hot(paths, args.hot, args.seed)
@@ -370,10 +375,24 @@ def _rdflib_phase(
     port = free_port()
     argv = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port),
             str(release / "dumps" / "pledges.nt")]  # fmt: skip
+    if args.rdflib_memory_mb:
+        # A cap (prlimit execs the server), so that a dump too large for the machine ends
+        # in rdflib's own MemoryError, not in the kernel's OOM killer picking a process.
+        argv = ["prlimit", f"--data={args.rdflib_memory_mb * 1024 * 1024}", "--", *argv]
     server = ctx.servers.start("rdflib-endpoint", argv, port, work / "rdflib.log", ctx.env)
+    loading = TreeSampler(1.0)
+    loading.start(server.pid)
     try:
         ask = "/?query=ASK%7B%7D"
-        load_s = wait_http(server, ask, 120 + triples * 0.0005, JSON_RESULTS)
+        try:
+            load_s = wait_http(server, ask, 120 + triples * 0.0005, JSON_RESULTS)
+        except BenchError:
+            if server.alive():
+                raise
+            return {"measured": False, "note": _rdflib_failed(server, args.rdflib_memory_mb,
+                                                              loading.peak_rss_by_depth(0))}
+        finally:
+            loading.stop()
         tree = sample_tree(server.pid)
         rss = max(tree.rss_mb.values()) if tree else None
         say(f"  rdflib-endpoint: loaded in {load_s:.0f} s; running the mix")
@@ -386,6 +405,28 @@ def _rdflib_phase(
             "version": metadata.version("rdflib-endpoint"),
             "runs_note": f"timed runs per query: {runs} (after one untimed warm-up run "
                          "where the first answer took under 2 s)."}  # fmt: skip
+
+
+def _settle() -> None:
+    """Write back what the last step wrote before timing the next one. At 1M pledges
+    the synthetic data is 1 GB and a release about 10 GB: the kernel's writeback of it
+    went on for minutes into the next measurement and took its CPU and disk."""
+    started = time.monotonic()
+    os.sync()
+    say(f"  files written back to disk in {time.monotonic() - started:.1f} s (not timed)")
+
+
+def _rdflib_failed(server: Server, memory_mb: int, peak_mb: float) -> str:
+    """Why rdflib-endpoint stopped while loading the dump, for the report."""
+    seconds = time.monotonic() - server.started
+    log = server.log_tail(40)
+    if "MemoryError" in log or "Cannot allocate memory" in log:
+        cap = f"its cap of {memory_mb:,} MB (--rdflib-memory-mb)" if memory_mb else "memory"
+        return (f"ran out of {cap} after {seconds:.0f} s of loading the dump "
+                f"(peak RSS {peak_mb:,.0f} MB); it never answered a query")
+    last = next((line for line in reversed(log.splitlines()) if line.strip()), "")
+    return (f"exited after {seconds:.0f} s of loading the dump, before answering a query "
+            f"(peak RSS {peak_mb:,.0f} MB): {last[:200]}")
 
 
 # -- Virtuoso -----------------------------------------------------------------------------
@@ -511,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
                      "wrk_threads": args.wrk_threads, "workers": args.workers,
                      "threads": args.threads, "hot": args.hot, "seed": args.seed,
                      "sparql_runs": args.sparql_runs, "rdflib_runs": args.rdflib_runs,
+                     "rdflib_memory_mb": args.rdflib_memory_mb,
                      "skipped_queries": args.skip_queries,
                      "virtuoso": not args.no_virtuoso, "query_timeout_s": QUERY_TIMEOUT_S},
         "sizes": [],

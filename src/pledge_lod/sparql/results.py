@@ -121,8 +121,8 @@ def negotiate(
 @lru_cache(maxsize=256)
 def _by_accept(kind: str, accept: str, html: bool) -> Format:
     """The best format for one Accept value. Cached: clients send the same few values
-    again and again, and parsing one costs more than the rest of a point query's
-    Python work (a refusal raises and so is never cached)."""
+    again and again, and parsing one was the largest piece of the endpoint's own Python
+    work for a point query (a refusal raises, so it is never cached)."""
     candidates = formats_of(kind, html)
     offered = [f.media_type for f in candidates]
     parsed = parse_accept_header(accept, MIMEAccept)
