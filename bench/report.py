@@ -207,6 +207,7 @@ def _deref_table(run: dict, sizes: list[dict], which: str) -> list[str]:
                 _n(s["pledges_requested"]), fmt, _n(d["bytes"]), _n(app["rps"]),
                 _ms(app["p50_ms"]), _ms(app["p99_ms"]), _n(floor["rps"]),
                 _ms(floor["p50_ms"]), _ms(floor["p99_ms"]), f"{d['ratio']:.2f}",
+                " / ".join(f"{r:.2f}" for r in d.get("round_ratios", [])) or "-",
                 str(app["errors"] + floor["errors"]),
             ])  # fmt: skip
     if not rows:
@@ -216,7 +217,7 @@ def _deref_table(run: dict, sizes: list[dict], which: str) -> list[str]:
         "random": "Dereferencing, uniformly random over all documents",
     }[which]
     head = ["pledges", "format", "mean doc bytes", "req/s", "p50 ms", "p99 ms", "floor req/s",
-            "floor p50 ms", "floor p99 ms", "ratio to floor", "errors"]
+            "floor p50 ms", "floor p99 ms", "ratio to floor", "rounds' ratios", "errors"]
     return _block(f"### {title}", "", head, rows)  # fmt: skip
 
 
@@ -450,8 +451,9 @@ def _deref_limit(size: dict) -> str:
     return (f"Limit: the app's own Python work per cached document - {spread} us beyond "
             f"the floor's {floor:.0f} us through the same WSGI client (the response cache "
             "replays Flask's complete answers: a key, a release check, an LRU lookup); "
-            "under load the 2 cores are shared with the load generator, so the ratio "
-            "moves with it by a few hundredths between runs.")
+            "under load wrk, the server and the floor share the 2 cores, and one round's "
+            "ratio swings by a third either way (the rounds' ratios beside the median in "
+            "the table), far more than the app's own cost explains.")
 
 
 def _sparql_ratio_target(largest: dict | None) -> str:
