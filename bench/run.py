@@ -408,9 +408,10 @@ def _rdflib_phase(
 
 
 def _settle() -> None:
-    """Write back what the last step wrote before timing the next one. At 1M pledges
-    the synthetic data is 1 GB and a release about 10 GB: the kernel's writeback of it
-    went on for minutes into the next measurement and took its CPU and disk."""
+    """Write back what the last step wrote before timing the next one, so that the
+    kernel's writeback of it (1 GB of synthetic data, a release of about 10 GB at 1M
+    pledges) cannot fall into the next measurement. At 1M it took 0.8-1.2 s: the
+    kernel had mostly kept up."""
     started = time.monotonic()
     os.sync()
     say(f"  files written back to disk in {time.monotonic() - started:.1f} s (not timed)")

@@ -101,9 +101,8 @@ def negotiate(
     kind: str, accept: str | None, names: list[str], html: bool = True
 ) -> Format:
     """The format for a ``kind`` of answer; raise :class:`NotAcceptable` if none fits."""
-    candidates = formats_of(kind, html)
-    offered = [f.media_type for f in candidates]
     if names:
+        candidates = formats_of(kind, html)
         for name in names:
             found = _by_name(name, candidates)
             if found:
@@ -111,10 +110,10 @@ def negotiate(
         raise NotAcceptable(
             f"format={names[0][:100]!r} is not offered for this answer; "
             f"use one of: {', '.join(f.key for f in candidates)}",
-            offered,
+            [f.media_type for f in candidates],
         )
     if accept is None or not accept.strip():
-        return candidates[0]
+        return formats_of(kind, html)[0]
     return _by_accept(kind, accept, html)
 
 
@@ -127,8 +126,7 @@ def _by_accept(kind: str, accept: str, html: bool) -> Format:
     offered = [f.media_type for f in candidates]
     parsed = parse_accept_header(accept, MIMEAccept)
     # Canonical media types win over aliases at equal quality; HTML only when asked for.
-    media = [f.media_type for f in candidates] + [a for f in candidates for a in f.aliases]
-    best = parsed.best_match(media)
+    best = parsed.best_match(offered + [a for f in candidates for a in f.aliases])
     if best is None:
         raise NotAcceptable(
             f"none of the media types in Accept ({accept[:200]}) is offered for this answer",
