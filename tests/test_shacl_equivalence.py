@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
-from conftest import DATA, copy_data, run_cli
+import pytest
+
+from conftest import DATA, ROOT, copy_data, run_cli
 from pledge_lod.yaml_reader import YamlError, read_yaml
 from test_validate import CASES
 
@@ -21,11 +24,11 @@ SHAPE_CASES = [
 ]
 
 
-def _problems(data: Path, engine: str) -> set[str]:
+def _problems(data: Path, engine: str, env: dict[str, str] | None = None) -> set[str]:
     with tempfile.TemporaryDirectory() as releases:  # no build cache shared between runs
         result = run_cli(
             "validate", "--quiet", "--engine", engine, "--data", str(data), "--base", BASE,
-            "--releases", releases, timeout=600,
+            "--releases", releases, timeout=600, env=env,
         )  # fmt: skip
     assert "Traceback" not in result.stderr
     return {line for line in result.stderr.splitlines() if line.startswith("data/")}
@@ -79,3 +82,54 @@ def test_engines_agree_on_many_violations(tmp_path: Path) -> None:
 
 def test_engines_agree_on_valid_data() -> None:
     assert _problems(DATA, "sparql") == _problems(DATA, "pyshacl") == set()
+
+
+# Shapes that read more of a linked place than its type: its name, by a nested shape's
+# path or by a SPARQL constraint whose predicate is a variable. The compiled engine
+# validates each file's pledges with only the registry triples its checks can read, so
+# this is where leaving out too much would show. One shape at a time: either alone
+# makes the engine keep the names.
+PLACE_NAME_SHAPES = {
+    "path": """
+<#PledgeShape> sh:property <#Pledge-place-name> .
+
+<#Pledge-place-name>
+    a sh:PropertyShape ;
+    sh:path dcterms:spatial ;
+    sh:name "locality" ;
+    sh:message "the place's name starts after M"@en ;
+    sh:node [ sh:property [ sh:path schema:name ; sh:minCount 1 ; sh:pattern "^[A-M]" ] ] .
+""",
+    "variable": """
+<#PledgeShape> sh:property <#Pledge-place-initial> .
+
+<#Pledge-place-initial>
+    a sh:PropertyShape ;
+    sh:path dcterms:spatial ;
+    sh:name "locality" ;
+    sh:sparql [
+        a sh:SPARQLConstraint ;
+        sh:message "the place's name starts with S"@en ;
+        sh:select \"\"\"
+            SELECT $this ?value WHERE {
+                $this $PATH ?value . ?value ?p ?name .
+                FILTER (?p = <https://schema.org/name> && STRSTARTS(STR(?name), "S"))
+            }
+            \"\"\" ] .
+""",
+}
+
+
+@pytest.mark.parametrize("reads", sorted(PLACE_NAME_SHAPES))
+def test_engines_agree_on_shapes_reading_linked_entries(tmp_path: Path, reads: str) -> None:
+    shapes = tmp_path / "shapes"
+    shutil.copytree(ROOT / "shapes", shapes)
+    with (shapes / "shapes.ttl").open("a", encoding="utf-8") as out:
+        out.write(PLACE_NAME_SHAPES[reads])
+    env = {"PLEDGE_LOD_SHAPES_DIR": str(shapes)}
+
+    compiled = _problems(DATA, "sparql", env)
+    assert compiled == _problems(DATA, "pyshacl", env)
+    # Pledges of Zürich, Serbia and Salt Lake County, say, fail either shape.
+    message = "starts after M" if reads == "path" else "starts with S"
+    assert len([line for line in compiled if message in line]) >= 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from operator import itemgetter
 
 from . import vocab as v
 
@@ -59,27 +60,28 @@ class GraphStats:
         lines.discard(b"")
         parts = [line.split(b" ", 2) for line in lines]
         self.triples += len(parts)
-        subjects = {_name(s) for s, _, _ in parts}
-        for p, n in Counter(p for _, p, _ in parts).items():
+        # Terms repeat (a pledge's every line has its subject; thousands link one goal):
+        # each distinct one is decoded or digested once.
+        self.subjects.update(map(_name, set(map(itemgetter(0), parts))))
+        for p, n in Counter(map(itemgetter(1), parts)).items():
             self.properties[_name(p)] += n
         digest = hashlib.blake2b
-        self.objects.update(digest(o[:-2], digest_size=16).digest() for _, _, o in parts)
+        distinct_objects = set(map(itemgetter(2), parts))
+        self.objects.update(digest(o[:-2], digest_size=16).digest() for o in distinct_objects)
         typed: set[str] = set()
-        for s, p, o in parts:
+        for s, _, o in (part for part in parts if part[1] == _RDF_TYPE):
             if o[:1] != b"<":
                 continue
-            if p == _RDF_TYPE:
-                subject, cls = _name(s), o[1:-3].decode()
-                typed.add(subject)
-                self.classes[cls] += 1
-                first = self.first.get(cls)
-                if s[:1] == b"<" and (first is None or subject < first):
-                    self.first[cls] = subject
-                continue
-            for space in _LINK_SPACES:
-                if o.startswith(space):
-                    self.links[(_name(p), space[1:].decode())] += 1
-        self.subjects |= subjects
+            subject, cls = _name(s), o[1:-3].decode()
+            typed.add(subject)
+            self.classes[cls] += 1
+            first = self.first.get(cls)
+            if s[:1] == b"<" and (first is None or subject < first):
+                self.first[cls] = subject
+        for _, p, o in parts:
+            if p != _RDF_TYPE and o.startswith(_LINK_SPACES):
+                space = next(space for space in _LINK_SPACES if o.startswith(space))
+                self.links[(_name(p), space[1:].decode())] += 1
         self.typed += len(typed)
 
     def merge(self, other: GraphStats) -> None:

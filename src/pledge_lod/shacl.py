@@ -17,6 +17,7 @@ runs it on the whole data.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -28,6 +29,9 @@ import rdflib
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH, XSD
+from rdflib.paths import NegatedPath, Path
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.term import Variable
 
 #: Casts Oxigraph implements, used to test that a typed literal is well formed.
 _CASTS = {
@@ -69,6 +73,8 @@ class Check:
     parts: tuple[Part, ...]
     #: the target classes of the shape it checks (whose instances can be its focus nodes)
     targets: tuple[str, ...] = ()
+    #: the predicates whose triples the query can match; None: it can match any
+    reads: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,12 +103,22 @@ class _Compiler:
     def __init__(self, shapes: rdflib.Graph):
         self.g = shapes
         self.counter = itertools.count()
+        # The predicates the queries written since the last reset can match (None: any).
+        self.reads: set[str] | None = set()
 
     subclasses = True
 
+    def read(self, *predicates: str) -> None:
+        if self.reads is not None:
+            self.reads.update(predicates)
+
     def instance_of(self) -> str:
         """The SPARQL path from a node to the classes it is a SHACL instance of."""
-        return f"<{RDF.type}>/<{RDFS.subClassOf}>*" if self.subclasses else f"<{RDF.type}>"
+        if self.subclasses:
+            self.read(str(RDF.type), str(RDFS.subClassOf))
+            return f"<{RDF.type}>/<{RDFS.subClassOf}>*"
+        self.read(str(RDF.type))
+        return f"<{RDF.type}>"
 
     def fresh(self) -> str:
         return f"?_v{next(self.counter)}"
@@ -114,6 +130,7 @@ class _Compiler:
 
     def path(self, node: rdflib.term.Node) -> str:
         if isinstance(node, URIRef):
+            self.read(str(node))
             return f"<{node}>"
         alt = self.g.value(node, SH.alternativePath)
         if alt is not None:
@@ -293,6 +310,7 @@ def compile_shapes(shapes: rdflib.Graph, subclasses: bool = True) -> list[Check]
     for node_shape in sorted(set(g.subjects(SH.targetClass, None)), key=str):
         if g.value(node_shape, SH.deactivated) == Literal(True):
             continue
+        c.reads = set()
         for prop in (SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target):
             if (node_shape, prop, None) in g:
                 raise UnsupportedShape(f"{prop} on {node_shape}")
@@ -308,8 +326,51 @@ def compile_shapes(shapes: rdflib.Graph, subclasses: bool = True) -> list[Check]
         for path, prop_shapes in sorted(by_path.items()):
             shape_checks += _property_level(c, node_shape, prop_shapes, path, target)
         names = tuple(str(cls) for cls in classes)
-        checks += [replace(check, targets=names) for check in shape_checks]
+        reads = frozenset(c.reads) if c.reads is not None else None
+        checks += [replace(check, targets=names, reads=reads) for check in shape_checks]
     return checks
+
+
+def predicates_read(checks: Iterable[Check]) -> frozenset[str] | None:
+    """The predicates whose triples the checks can match, or ``None`` when one can match
+    any. A triple with another predicate cannot change a result: a store the checks run
+    on can leave it out."""
+    found: set[str] = set()
+    for check in checks:
+        if check.reads is None:
+            return None
+        found |= check.reads
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=64)
+def _sparql_reads(query: str) -> frozenset[str] | None:
+    """The predicates a SPARQL query's patterns can match; ``None`` when a variable or a
+    negated path can match any. The query comes from the shapes' author, so it is parsed
+    (rdflib's parser, tens of milliseconds: hence the cache), not guessed at."""
+    found: set[str] = set()
+
+    def path(node: object) -> bool:
+        if isinstance(node, URIRef):
+            found.add(str(node))
+            return True
+        if isinstance(node, Variable | NegatedPath) or not isinstance(node, Path):
+            return False
+        # Sequence and alternative paths hold .args, an inverse one .arg, a repeated .path
+        inner = getattr(node, "args", None) or [getattr(node, "arg", None) or node.path]
+        return all(path(part) for part in inner)
+
+    def walk(node: object) -> bool:
+        if isinstance(node, dict):  # an algebra node
+            return all(
+                all(path(t[1]) for t in value) if key == "triples" else walk(value)
+                for key, value in node.items()
+            )
+        if isinstance(node, list | tuple):
+            return all(walk(item) for item in node)
+        return True
+
+    return frozenset(found) if walk(prepareQuery(query).algebra) else None
 
 
 def _value_check(select: str, where: str, exprs: list[tuple[Part, str]]) -> Check | None:
@@ -427,6 +488,11 @@ def _sparql_constraints(
             raise UnsupportedShape("$shapesGraph is not supported")
 
         inner = _PREBOUND.sub(replace, str(select))
+        reads = _sparql_reads(inner)
+        if reads is None:
+            c.reads = None
+        else:
+            c.read(*reads)
         has_value = "?value" in inner.split("WHERE", 1)[0]
         projection = "?this ?value" if has_value else "?this"
         query = f"SELECT DISTINCT {projection} WHERE {{ {target} {{ {inner} }} }}"
