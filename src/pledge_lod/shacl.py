@@ -346,8 +346,9 @@ def predicates_read(checks: Iterable[Check]) -> frozenset[str] | None:
 @functools.lru_cache(maxsize=64)
 def _sparql_reads(query: str) -> frozenset[str] | None:
     """The predicates a SPARQL query's patterns can match; ``None`` when a variable or a
-    negated path can match any. The query comes from the shapes' author, so it is parsed
-    (rdflib's parser, tens of milliseconds: hence the cache), not guessed at."""
+    negated path can match any, or when rdflib cannot read the query (Oxigraph, which
+    runs it, reports what is wrong). The query comes from the shapes' author, so it is
+    parsed (rdflib's parser, tens of milliseconds: hence the cache), not guessed at."""
     found: set[str] = set()
 
     def path(node: object) -> bool:
@@ -370,7 +371,11 @@ def _sparql_reads(query: str) -> frozenset[str] | None:
             return all(walk(item) for item in node)
         return True
 
-    return frozenset(found) if walk(prepareQuery(query).algebra) else None
+    try:
+        algebra = prepareQuery(query).algebra
+    except Exception:  # pyparsing's and rdflib's own errors alike: read nothing into it
+        return None
+    return frozenset(found) if walk(algebra) else None
 
 
 def _value_check(select: str, where: str, exprs: list[tuple[Part, str]]) -> Check | None:
