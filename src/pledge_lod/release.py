@@ -126,7 +126,8 @@ class _Pipeline:
     file's pledges are validated by the worker process that mapped them, in a small
     in-memory store with the registries and the KOS types (a pledge's constraints read
     only its own triples and the types of what it links to, and pledges add nothing to a
-    registry entry), and the registries once, here. Chunks of one file validate 4-5
+    registry entry; of the registries, only the triples the checks can read), and the
+    registries once, here. Chunks of one file validate 4-5
     times faster than the same checks over the whole on-disk store, in parallel with the
     reading, and memory stays flat. Files unchanged since the last run come from the
     :class:`~.cache.BuildCache` with their violations: a rebuild after one edit reads,
