@@ -89,24 +89,18 @@ def test_engines_agree_on_valid_data() -> None:
 # validates each file's pledges with only the registry triples its checks can read, so
 # this is where leaving out too much would show. One shape at a time: either alone
 # makes the engine keep the names.
-PLACE_NAME_SHAPES = {
-    "path": """
-<#PledgeShape> sh:property <#Pledge-place-name> .
+# A shape on the places pledges link to (their locality), with its own constraints.
+LOCALITY_SHAPE = """
+<#PledgeShape> sh:property <#Pledge-locality-extra> .
 
-<#Pledge-place-name>
-    a sh:PropertyShape ;
-    sh:path dcterms:spatial ;
-    sh:name "locality" ;
+<#Pledge-locality-extra> a sh:PropertyShape ; sh:path dcterms:spatial ; sh:name "locality" ;
+"""
+PLACE_NAME_SHAPES = {
+    "path": LOCALITY_SHAPE + """
     sh:message "the place's name starts after M"@en ;
     sh:node [ sh:property [ sh:path schema:name ; sh:minCount 1 ; sh:pattern "^[A-M]" ] ] .
 """,
-    "variable": """
-<#PledgeShape> sh:property <#Pledge-place-initial> .
-
-<#Pledge-place-initial>
-    a sh:PropertyShape ;
-    sh:path dcterms:spatial ;
-    sh:name "locality" ;
+    "variable": LOCALITY_SHAPE + """
     sh:sparql [
         a sh:SPARQLConstraint ;
         sh:message "the place's name starts with S"@en ;
