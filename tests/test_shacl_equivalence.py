@@ -84,23 +84,26 @@ def test_engines_agree_on_valid_data() -> None:
     assert _problems(DATA, "sparql") == _problems(DATA, "pyshacl") == set()
 
 
+def _locality_shape(constraints: str) -> str:
+    """A shape on the places pledges link to (their locality), with its own constraints."""
+    return (
+        "\n<#PledgeShape> sh:property <#Pledge-locality-extra> .\n"
+        "<#Pledge-locality-extra> a sh:PropertyShape ;\n"
+        '    sh:path dcterms:spatial ; sh:name "locality" ;' + constraints
+    )
+
+
 # Shapes that read more of a linked place than its type: its name, by a nested shape's
 # path or by a SPARQL constraint whose predicate is a variable. The compiled engine
 # validates each file's pledges with only the registry triples its checks can read, so
 # this is where leaving out too much would show. One shape at a time: either alone
 # makes the engine keep the names.
-# A shape on the places pledges link to (their locality), with its own constraints.
-LOCALITY_SHAPE = """
-<#PledgeShape> sh:property <#Pledge-locality-extra> .
-
-<#Pledge-locality-extra> a sh:PropertyShape ; sh:path dcterms:spatial ; sh:name "locality" ;
-"""
 PLACE_NAME_SHAPES = {
-    "path": LOCALITY_SHAPE + """
+    "path": _locality_shape("""
     sh:message "the place's name starts after M"@en ;
     sh:node [ sh:property [ sh:path schema:name ; sh:minCount 1 ; sh:pattern "^[A-M]" ] ] .
-""",
-    "variable": LOCALITY_SHAPE + """
+"""),
+    "variable": _locality_shape("""
     sh:sparql [
         a sh:SPARQLConstraint ;
         sh:message "the place's name starts with S"@en ;
@@ -110,7 +113,7 @@ PLACE_NAME_SHAPES = {
                 FILTER (?p = <https://schema.org/name> && STRSTARTS(STR(?name), "S"))
             }
             \"\"\" ] .
-""",
+"""),
 }
 
 

@@ -127,9 +127,9 @@ class _Pipeline:
     in-memory store with the registries and the KOS types (a pledge's constraints read
     only its own triples and the types of what it links to, and pledges add nothing to a
     registry entry; of the registries, only the triples the checks can read), and the
-    registries once, here. Chunks of one file validate 4-5
-    times faster than the same checks over the whole on-disk store, in parallel with the
-    reading, and memory stays flat. Files unchanged since the last run come from the
+    registries once, here. Chunks of one file validate 4-5 times faster than the same
+    checks over the whole on-disk store, in parallel with the reading, and memory stays
+    flat. Files unchanged since the last run come from the
     :class:`~.cache.BuildCache` with their violations: a rebuild after one edit reads,
     maps and validates one file.
     """
@@ -408,6 +408,7 @@ def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, Fil
 
 
 def _map_file_now(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
+    """:func:`_map_file`'s work, with the collector as the caller left it."""
     path, data_dir, base, cached = task
     if cached is not None and _CHECKS is not None:
         cached.violations = _validate_file(cached, _CHECKS)
