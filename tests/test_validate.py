@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import build_release, copy_data, run_cli
+from conftest import ROOT, build_release, copy_data, run_cli
 
 BASE = "http://127.0.0.1:8766"
 STRASENI = "pledges/municipality-of-straseni.yaml"
@@ -220,3 +221,39 @@ def test_bundled_data_is_valid(tmp_path: Path) -> None:
     result = run_cli("validate", "--quiet", "--base", BASE, "--releases", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+# Shapes the compiler cannot take: the steward (or developer) is told which file and
+# why, and nothing is validated against half the rules.
+BROKEN_SHAPES = {
+    "select that is not SPARQL": (
+        "\n<#PledgeShape> sh:property <#Pledge-broken> .\n"
+        '<#Pledge-broken> a sh:PropertyShape ; sh:path dcterms:spatial ; sh:name "locality" ;\n'
+        "    sh:sparql [ a sh:SPARQLConstraint ;\n"
+        '        sh:select "SELECT $this WHERE { $this $PATH }" ] .\n',
+        "is not SPARQL",
+    ),
+    "construct the compiler does not take": (
+        "\n<#PledgeShape> sh:closed true .\n",
+        "sh:closed",
+    ),
+    "not Turtle": ("\n<#PledgeShape> sh:property [ .\n", "not valid Turtle"),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_SHAPES))
+def test_broken_shapes_are_reported_by_file(tmp_path: Path, broken: str) -> None:
+    shapes = tmp_path / "shapes"
+    shutil.copytree(ROOT / "shapes", shapes)
+    extra, words = BROKEN_SHAPES[broken]
+    with (shapes / "shapes.ttl").open("a", encoding="utf-8") as out:
+        out.write(extra)
+    result = run_cli(
+        "validate", "--quiet", "--base", BASE, "--releases", str(tmp_path / "releases"),
+        env={"PLEDGE_LOD_SHAPES_DIR": str(shapes)},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    reported = [line for line in result.stderr.splitlines() if line.startswith(str(shapes))]
+    assert len(reported) == 1, result.stderr
+    assert words in reported[0]

@@ -44,10 +44,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     result = check(_settings(args), progress=_quiet if args.quiet else _stderr, engine=args.engine)
     _print_problems(result.problems)
     if result.errors:
-        print(
-            f"{len(result.errors)} problems in the data: fix them and run validate again.",
-            file=sys.stderr,
-        )
+        count = len(result.errors)
+        what = "1 problem: fix it" if count == 1 else f"{count} problems: fix them"
+        print(f"{what} and run validate again.", file=sys.stderr)
         return 1
     print(
         f"valid: {result.pledges} pledges"

@@ -49,10 +49,11 @@ from .graph_stats import GraphStats
 from .loading import StoreLoader
 from .mapping import Mapper
 from .records import Problem, Records
-from .shacl import Check, predicates_read, run_checks
+from .shacl import Check, UnsupportedShape, predicates_read, run_checks
 from .sources import iter_pledge_files, load_registries, read_pledge_file
 from .store import layout
 from .validate import (
+    SHAPES_FILE,
     Schema,
     SchemaError,
     compiled_checks,
@@ -209,7 +210,12 @@ class _Pipeline:
             # the mapping workers for the pledges.
             context = Store()
             context.bulk_load(registry_nt + kos_types, format=RdfFormat.N_TRIPLES)
-            compiled = compiled_checks(context, schema)
+            try:
+                compiled = compiled_checks(context, schema)
+            except UnsupportedShape as exc:
+                shapes = str(s.shapes_dir / SHAPES_FILE)
+                problems.append(Problem(shapes, "-", "-", f"cannot be compiled: {exc}"))
+                return None
             # The registries' findings depend only on the cache's context (registries,
             # shapes, base): a rebuild after a pledge edit reuses them.
             found = cache.registry_violations()

@@ -501,6 +501,12 @@ def _sparql_constraints(
         has_value = "?value" in inner.split("WHERE", 1)[0]
         projection = "?this ?value" if has_value else "?this"
         query = f"SELECT DISTINCT {projection} WHERE {{ {target} {{ {inner} }} }}"
+        try:  # on an empty store: Oxigraph's parser says what is wrong, and where
+            pyoxigraph.Store().query(query)
+        except SyntaxError as exc:
+            raise UnsupportedShape(
+                f"the sh:select on {shape} is not SPARQL (in the query compiled from it: {exc})"
+            ) from exc
         message = _text(g, constraint, SH.message) or fallback_message
         part = Part(str(shape), field, message, severity or _severity(g, shape), ("row", ""))
         out.append(Check(query, (part,)))
