@@ -363,7 +363,7 @@ class _RegistryIndex:
     third of the registries' (types and schemes, not names and links), which makes each
     file's validation store smaller and a worker's validation about a fifteenth faster."""
 
-    def __init__(self, registry_nt: bytes, predicates: frozenset[str] | None = None):
+    def __init__(self, registry_nt: bytes, predicates: frozenset[str] | None):
         # By the N-Triples text of the terms: registry_nt is Oxigraph's N-Triples, one
         # triple a line, the subject before the first space, the predicate after it.
         wanted = None if predicates is None else {f"<{p}>".encode() for p in predicates}
@@ -404,17 +404,29 @@ def _init_worker(checks: _FileChecks | None) -> None:
     _CHECKS, _INDEX = checks, None
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while one file is mapped.
+
+    A file makes hundreds of thousands of small objects (YAML nodes, triples, lines)
+    that live until its entry is returned and hold no cycles, so every collection the
+    allocations trigger scans them, and the registry index, in vain: 1-3 % of a
+    worker's time, measured per file. The collector runs again between files."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@_gc_paused()
 def _map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
     """Read one pledge file, map its records and validate them (top level: runs in worker
     processes). Returns the path, its entry, and whether the entry is new (not all from
     the cache). A cached entry comes here only to be validated again (the shapes or the
     registries changed): a complete one is used as it is, without a worker."""
-    with _gc_paused():
-        return _map_file_now(task)
-
-
-def _map_file_now(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
-    """:func:`_map_file`'s work, with the collector as the caller left it."""
     path, data_dir, base, cached = task
     if cached is not None and _CHECKS is not None:
         cached.violations = _validate_file(cached, _CHECKS)
@@ -438,23 +450,6 @@ def _map_file_now(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path,
     if _CHECKS is not None:
         entry.violations = _validate_file(entry, _CHECKS)
     return path, entry, True
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while one file is mapped.
-
-    A file makes hundreds of thousands of small objects (YAML nodes, triples, lines)
-    that live until its entry is returned and hold no cycles, so every collection the
-    allocations trigger scans them, and the registry index, in vain: 1-3 % of a
-    worker's time, measured per file. The collector runs again between files."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _validate_file(entry: FileEntry, checks: _FileChecks) -> list[Problem]:

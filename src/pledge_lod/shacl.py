@@ -346,9 +346,9 @@ def predicates_read(checks: Iterable[Check]) -> frozenset[str] | None:
 @functools.lru_cache(maxsize=64)
 def _sparql_reads(query: str) -> frozenset[str] | None:
     """The predicates a SPARQL query's patterns can match; ``None`` when a variable or a
-    negated path can match any, or when rdflib cannot read the query (Oxigraph, which
-    runs it, reports what is wrong). The query comes from the shapes' author, so it is
-    parsed (rdflib's parser, tens of milliseconds: hence the cache), not guessed at."""
+    negated path can match any, or when rdflib cannot read a query Oxigraph can (its
+    SPARQL extensions). The query comes from the shapes' author, so it is parsed
+    (rdflib's parser, tens of milliseconds: hence the cache), not guessed at."""
     found: set[str] = set()
 
     def path(node: object) -> bool:
@@ -493,11 +493,6 @@ def _sparql_constraints(
             raise UnsupportedShape("$shapesGraph is not supported")
 
         inner = _PREBOUND.sub(replace, str(select))
-        reads = _sparql_reads(inner)
-        if reads is None:
-            c.reads = None
-        else:
-            c.read(*reads)
         has_value = "?value" in inner.split("WHERE", 1)[0]
         projection = "?this ?value" if has_value else "?this"
         query = f"SELECT DISTINCT {projection} WHERE {{ {target} {{ {inner} }} }}"
@@ -507,6 +502,11 @@ def _sparql_constraints(
             raise UnsupportedShape(
                 f"the sh:select on {shape} is not SPARQL (in the query compiled from it: {exc})"
             ) from exc
+        reads = _sparql_reads(inner)  # only for a query Oxigraph can run
+        if reads is None:
+            c.reads = None
+        else:
+            c.read(*reads)
         message = _text(g, constraint, SH.message) or fallback_message
         part = Part(str(shape), field, message, severity or _severity(g, shape), ("row", ""))
         out.append(Check(query, (part,)))
