@@ -67,7 +67,7 @@ def main() -> None:  # pragma: no cover - runs as the floor server's process
     from gunicorn.app.base import BaseApplication
 
     from pledge_lod.config import Settings
-    from pledge_lod.serve import gunicorn_options
+    from pledge_lod.server.serve import gunicorn_options
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)

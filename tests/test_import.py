@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA, SEEDS, run_cli
-from pledge_lod.importer import run_import
-from pledge_lod.listing import parse_listing
+from pledge_lod.ingest.importer import run_import
+from pledge_lod.ingest.listing_page import parse_listing
 from pledge_lod.records import slugify
 
 SEED_GOAL_5 = SEEDS / "000_d8debffb6e475439.txt"

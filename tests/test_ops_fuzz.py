@@ -35,11 +35,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from conftest import DATA, ROOT
-from pledge_lod.listing import parse_listing
-from pledge_lod.openapi import document
+from pledge_lod.ingest.listing_page import parse_listing
+from pledge_lod.ingest.sources import PLEDGE_FIELDS, load_registries, read_pledge_file
 from pledge_lod.records import Pledge, Problem
-from pledge_lod.sources import PLEDGE_FIELDS, load_registries, read_pledge_file
-from pledge_lod.store.layout import read_current
+from pledge_lod.release.layout import read_current
+from pledge_lod.web.openapi import document
 from test_ops_support import Server, gunicorn_server
 from test_web_support import make_app
 

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, build_release, copy_data, run_cli
-from pledge_lod.store import layout
+from pledge_lod.release import layout
 from pledge_lod.store.embedded import RECHECK_S
 from test_ops_support import Server, gunicorn_server, load_result, start_load, summary
 from test_web_support import client_for

@@ -4,7 +4,7 @@ Clients that open connections and send their request one byte a second (slowlori
 a body slowly, or send nothing at all, many more than the server has threads, must not
 stop a normal client from being served within a couple of seconds; the slow ones are
 answered 408 once ``request_read_timeout_s`` has passed. With stock gthread workers the
-first case stopped the server entirely (see src/pledge_lod/serve_worker.py).
+first case stopped the server entirely (see src/pledge_lod/server/gunicorn_worker.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pytest
 from gunicorn.workers.gthread import ThreadWorker
 
 from pledge_lod.config import Settings
-from pledge_lod.serve import gunicorn_options
-from pledge_lod.serve_worker import DEFER, MAX_HEAD, BufferingThreadWorker, request_size
+from pledge_lod.server.gunicorn_worker import DEFER, MAX_HEAD, BufferingThreadWorker, request_size
+from pledge_lod.server.serve import gunicorn_options
 from pledge_lod.sparql.executor import Admission, ClientLimit
 from test_ops_support import Server, gunicorn_server
 
@@ -215,7 +215,7 @@ def test_the_client_address_behind_a_proxy(releases_dir: Path, hops: int) -> Non
     X-Forwarded-For; without a proxy the header is ignored (a client cannot pick one)."""
     from flask import request
 
-    from pledge_lod.serve import _app_factory
+    from pledge_lod.server.serve import _app_factory
 
     app = _app_factory(Settings(releases_dir=releases_dir, proxy_hops=hops))
 

@@ -457,7 +457,7 @@ def test_store_answers_are_mapped() -> None:
 
 
 def test_snapshot_translates_graph_names(tmp_path: Path) -> None:
-    from pledge_lod.store.layout import ReleaseInfo
+    from pledge_lod.release.layout import ReleaseInfo
 
     published = {"data": f"{BASE}/graph/data", "void": f"{BASE}/graph/void"}
     remote = {name: physical_graph(iri, "r1") for name, iri in published.items()}

@@ -133,7 +133,7 @@ def _rows(rows) -> list[tuple[tuple[str, str], ...]]:
 
 def _make_current(v: Virtuoso, r: Releases, release_id: str) -> None:
     """Put the store in the state a test starts from (a no-op when it is already there)."""
-    from pledge_lod.store.layout import read_release
+    from pledge_lod.release.layout import read_release
 
     target = Target.resolve(Settings(), v.query_url, v.user, v.password)
     Publisher(target).publish(read_release(r.folder / release_id), keep=2)
@@ -513,7 +513,7 @@ def test_a_reader_never_sees_a_half_loaded_release(virtuoso: Virtuoso,
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
     target = Target.resolve(Settings(), virtuoso.query_url, virtuoso.user, virtuoso.password)
-    from pledge_lod.store.layout import read_release
+    from pledge_lod.release.layout import read_release
 
     result = Publisher(target, chunk=200).publish(read_release(releases.folder / releases.b))
     time.sleep(0.5)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, ROOT, copy_data, run_cli
-from pledge_lod.yaml_reader import YamlError, read_yaml
+from pledge_lod.ingest.yaml_reader import YamlError, read_yaml
 from test_validate import CASES
 
 BASE = "http://127.0.0.1:8767"

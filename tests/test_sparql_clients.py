@@ -258,9 +258,9 @@ def test_the_remote_backend_relays_to_another_endpoint(server: Server, store,
     import dataclasses
 
     from pledge_lod.config import Settings
+    from pledge_lod.release.layout import read_current
     from pledge_lod.sparql.executor import Job, QuerySyntax
-    from pledge_lod.sparql.remote import RemoteRunner
-    from pledge_lod.store.layout import read_current
+    from pledge_lod.sparql.remote_runner import RemoteRunner
     from pledge_lod.store.remote import QueryClient, RemoteSnapshot
 
     release = read_current(server.releases)

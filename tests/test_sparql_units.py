@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pledge_lod.http.results import NotAcceptable, negotiate
 from pledge_lod.sparql import guard
 from pledge_lod.sparql.protocol import ProtocolError, parse_request
-from pledge_lod.sparql.results import NotAcceptable, negotiate
 from pledge_lod.sparql.tables import table_from_json
 
 LIMIT = 64 * 1024

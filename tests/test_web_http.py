@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from pledge_lod.vocab import KINDS
+from pledge_lod.rdf.vocab import KINDS
 from test_web_support import (
     ACCEPT_CASES,
     CHROME,

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import build_release, copy_data
-from pledge_lod.store import layout
+from pledge_lod.release import layout
 from pledge_lod.store.embedded import RECHECK_S
 from test_web_support import client_for, graph_of, make_app
 

@@ -20,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pledge_lod.yaml_reader import SafeLoader, YamlError, _load_plain, _NotPlain, load_yaml
+from pledge_lod.ingest.yaml_reader import SafeLoader, YamlError, _load_plain, _NotPlain, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -39,7 +39,7 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .release import check
+    from .build.pipeline import check
 
     result = check(_settings(args), progress=_quiet if args.quiet else _stderr, engine=args.engine)
     _print_problems(result.problems)
@@ -56,8 +56,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .background import BackgroundError
-    from .release import build
+    from .build.child import BackgroundError
+    from .build.pipeline import build
 
     settings = _settings(args)
     if args.jobs is not None:
@@ -84,7 +84,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importer import run_import
+    from .ingest.importer import run_import
 
     settings = _settings(args)
     missing = [f for f in args.files if not Path(f).is_file()]
@@ -97,7 +97,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import synthesize
+    from .ingest.synth import synthesize
 
     settings = _settings(args)
     if args.pledges < 0:
@@ -121,7 +121,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .serve import serve
+    from .server.serve import serve
 
     return serve(_settings(args), dev=args.dev, base_given=args.base is not None)
 

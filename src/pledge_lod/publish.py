@@ -34,7 +34,7 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
 
 from .config import Settings
-from .store import layout
+from .release import layout
 from .store.base import StoreError
 from .store.remote import (
     CONTROL_GRAPH,

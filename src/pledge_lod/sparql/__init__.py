@@ -2,7 +2,7 @@
 
 ``create_blueprint`` is the one entry point the web app uses. The heavy parts (Flask
 views, the query process pool) are imported lazily so that the query worker processes,
-which import :mod:`pledge_lod.sparql.worker`, stay small and start fast.
+which import :mod:`pledge_lod.sparql.query_process`, stay small and start fast.
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ from collections.abc import Iterable
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
-from .. import vocab as v
 from ..config import Settings
-from .results import FORMATS, GRAPH, RESULTS
+from ..http.results import FORMATS, GRAPH, RESULTS
+from ..rdf import vocab as v
 
 SD = v.SD
 FORMATS_NS = "http://www.w3.org/ns/formats/"

@@ -1,7 +1,7 @@
 """The Flask side of the endpoint: one view at ``/sparql`` and ``/sparql/``.
 
 A request goes: protocol (:mod:`.protocol`) -> guard (:mod:`.guard`) -> format
-(:mod:`.results`) -> a worker process (:mod:`.executor`) -> response. A bare GET is
+(:mod:`pledge_lod.http.results`) -> a worker process (:mod:`.executor`) -> response. A bare GET is
 answered with the service description (:mod:`.description`), or the query page for a
 browser (:mod:`.page`). Every failure is a 4xx or 503 with a message saying what to do;
 the user's query goes to the engine exactly as sent (after the guard), and nothing from
@@ -15,8 +15,10 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from .. import vocab as v
 from ..config import Settings
+from ..http.results import BY_KEY, GRAPH, HTML, RESULTS, Format, formats_of, negotiate
+from ..http.results import NotAcceptable as FormatNotAcceptable
+from ..rdf import vocab as v
 from ..store import Store, StoreUnavailable
 from . import guard
 from .description import serialize_description, service_triples
@@ -34,8 +36,6 @@ from .executor import (
 )
 from .page import download_links, render_page
 from .protocol import ALLOWED_METHODS, ProtocolError, ProtocolRequest, parse_request
-from .results import BY_KEY, GRAPH, HTML, RESULTS, Format, formats_of, negotiate
-from .results import NotAcceptable as FormatNotAcceptable
 from .tables import Table, table_from_json, table_from_ntriples
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class Endpoint:
         self.settings = settings
         self.store = store
         if getattr(store, "name", "") == "remote":
-            from .remote import RemoteRunner
+            from .remote_runner import RemoteRunner
 
             self.remote: RemoteRunner | None = RemoteRunner(settings)
             self.executor: Executor | None = None

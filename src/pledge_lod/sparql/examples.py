@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import vocab as v
+from ..rdf import vocab as v
 
 
 @dataclass(frozen=True)

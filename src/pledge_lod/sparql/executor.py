@@ -108,7 +108,7 @@ class Answer:
 class _Slot:
     """One worker process and the socket to it; used by one thread at a time.
 
-    The worker is a plain subprocess (``python -m pledge_lod.sparql.worker``) rather than
+    The worker is a plain subprocess (``python -m pledge_lod.sparql.query_process``) rather than
     a ``multiprocessing`` child: spawn would re-run the server's main script, and fork
     is unsafe in a threaded server. A socket pair carries ``multiprocessing``
     connection frames (pickled tuples), which gives a ``poll(timeout)`` for free.
@@ -126,7 +126,7 @@ class _Slot:
         mine, theirs = socket.socketpair()
         with mine, theirs:
             process = subprocess.Popen(
-                [sys.executable, "-m", "pledge_lod.sparql.worker", str(theirs.fileno()),
+                [sys.executable, "-m", "pledge_lod.sparql.query_process", str(theirs.fileno()),
                  str(self.memory_mb), str(self.cpu_s)],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,

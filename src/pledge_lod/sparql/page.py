@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 from flask import render_template
 
 from ..config import Settings
+from ..http.results import GRAPH, RESULTS, formats_of
 from .description import limit_sentences
 from .examples import examples
-from .results import GRAPH, RESULTS, formats_of
 from .tables import Table
 
 __all__ = ["Table", "download_links", "render_page"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Settings
+from ..release.layout import ReleaseError, ReleaseInfo
 from .base import (
     QuerySyntaxError,
     QueryTimeout,
@@ -12,7 +13,6 @@ from .base import (
     StoreError,
     StoreUnavailable,
 )
-from .layout import ReleaseError, ReleaseInfo
 
 
 def open_store(settings: Settings) -> Store:
@@ -22,7 +22,7 @@ def open_store(settings: Settings) -> Store:
 
         return EmbeddedStore(settings.releases_dir)
     if settings.backend == "remote":
-        from .remote import RemoteStore  # type: ignore[import-not-found]
+        from .remote import RemoteStore
 
         return RemoteStore(settings)
     raise ValueError(f"backend {settings.backend!r} is not 'oxigraph' or 'remote'")

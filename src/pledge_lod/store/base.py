@@ -22,7 +22,7 @@ from typing import Protocol
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from .layout import ReleaseInfo
+from ..release.layout import ReleaseInfo
 
 Term = NamedNode | BlankNode | Literal
 Row = dict[str, Term]

@@ -16,8 +16,8 @@ from pathlib import Path
 import pyoxigraph
 from pyoxigraph import QueryBoolean, QuerySolutions, Variable
 
+from ..release.layout import ReleaseError, ReleaseInfo, current_id, read_current
 from .base import Bindings, QuerySyntaxError, SelectResult, StoreUnavailable
-from .layout import ReleaseError, ReleaseInfo, current_id, read_current
 
 log = logging.getLogger(__name__)
 

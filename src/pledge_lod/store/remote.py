@@ -59,6 +59,7 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
 
 from ..config import Settings
+from ..release.layout import ReleaseError, ReleaseInfo, read_release
 from .base import (
     Bindings,
     QuerySyntaxError,
@@ -68,7 +69,6 @@ from .base import (
     StoreUnavailable,
     Term,
 )
-from .layout import ReleaseError, ReleaseInfo, read_release
 
 log = logging.getLogger(__name__)
 

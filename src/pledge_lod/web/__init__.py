@@ -43,7 +43,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(create_blueprint(settings, store))
-    from ..openapi import register as register_openapi
+    from .openapi import register as register_openapi
 
     register_openapi(app, settings)  # /openapi.json
 

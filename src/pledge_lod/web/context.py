@@ -16,7 +16,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from .. import vocab as v
+from ..rdf import vocab as v
 
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 SH = v.SH

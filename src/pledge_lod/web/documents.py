@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pyoxigraph import Literal, NamedNode, Triple
 
-from .. import vocab as v
+from ..rdf import vocab as v
 from ..store import Snapshot
 from .listings import FACETS, KIND_FACET, SLUG_RE, index, sdg_listing
 from .serialize import ordered

@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from flask import Response, render_template, request
 from werkzeug.http import is_resource_modified, quote_header_value
 
-from .conneg import ERROR_FORMATS, HTML, JSONLD, NTRIPLES, RDFXML, TEXT, TURTLE, Format, negotiate
+from ..http.conneg import (
+    ERROR_FORMATS,
+    HTML,
+    JSONLD,
+    NTRIPLES,
+    RDFXML,
+    TEXT,
+    TURTLE,
+    Format,
+    negotiate,
+)
 from .site import ReleaseData
 
 MAX_AGE = 60

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from pyoxigraph import Literal, Triple
 
-from .. import vocab as v
+from ..rdf import vocab as v
 
 PROPERTY_LABELS: dict[str, str] = {
     v.RDF_TYPE: "type",

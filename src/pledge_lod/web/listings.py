@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pyoxigraph import Literal, NamedNode, Triple
 
 from .. import __version__
-from .. import vocab as v
+from ..rdf import vocab as v
 from ..store import Snapshot
 from .context import HYDRA
 from .labels import labels_of

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from .. import vocab as v
+from ..rdf import vocab as v
 from .documents import Description
 from .labels import CLASS_LABELS, NAME_PREDICATES, inverse_label, labels_of, local_name, term_label
 from .listings import Page, sdg_listing

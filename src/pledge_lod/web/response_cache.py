@@ -42,8 +42,8 @@ from typing import Any
 from werkzeug.http import is_resource_modified, parse_date
 
 from ..store import Store, StoreError
-from .cache import LRU
-from .site import SNAPSHOT_KEY  # clients cannot set environ keys outside HTTP_*
+from .lru import LRU
+from .site import SNAPSHOT_KEY
 
 log = logging.getLogger("pledge_lod.web")
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
-from .. import vocab as v
-from .conneg import JSONLD, NTRIPLES, RDFXML, TURTLE, Format
+from ..http.conneg import JSONLD, NTRIPLES, RDFXML, TURTLE, Format
+from ..rdf import vocab as v
 from .context import context_for
 
 _OX_FORMATS = {

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 from pyoxigraph import NamedNode
 
-from .. import vocab as v
 from ..config import Settings
+from ..rdf import vocab as v
+from ..release.layout import ReleaseInfo
 from ..store import Snapshot, Store
-from ..store.layout import ReleaseInfo
-from .cache import LRU
+from .lru import LRU
 from .queries import Queries
 
 #: Where :mod:`.response_cache` hands its snapshot to the app (see :func:`snapshot`).

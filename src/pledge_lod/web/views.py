@@ -28,11 +28,7 @@ from flask import Blueprint, Response, redirect, render_template, request, send_
 from markupsafe import Markup
 from pyoxigraph import Triple
 
-from .. import vocab as v
-from ..store import Snapshot
-from ..store.layout import DUMP_FORMATS
-from . import pages
-from .conneg import (
+from ..http.conneg import (
     ATOM,
     DOC_FORMATS,
     HTML,
@@ -44,6 +40,10 @@ from .conneg import (
     negotiate,
     split_ext,
 )
+from ..rdf import vocab as v
+from ..release.layout import DUMP_FORMATS
+from ..store import Snapshot
+from . import pages
 from .context import context_document
 from .documents import Description, describe, valid_slug
 from .home import home_context

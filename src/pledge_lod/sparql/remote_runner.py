@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from ..config import Settings
+from ..http.results import BY_KEY, FORMATS
 from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 from .executor import (
     Admission,
@@ -29,7 +30,6 @@ from .executor import (
     ResultTooLarge,
     WorkerFailed,
 )
-from .results import BY_KEY, FORMATS
 
 #: What stores send for N-Triples besides its own type.
 _EXTRA_ALIASES = {"text/plain": "nt"}

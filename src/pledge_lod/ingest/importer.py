@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from .listing import ListingItem, ListingPage, parse_listing, strip_honorific
-from .records import slugify
+from ..records import slugify
+from .listing_page import ListingItem, ListingPage, parse_listing, strip_honorific
 from .sources import ANONYMOUS
 from .yaml_reader import MAX_FILE_BYTES, YamlError, read_yaml
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .records import (
+from ..records import (
     SLUG_RE,
     Agent,
     Concept,

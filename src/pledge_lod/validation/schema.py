@@ -1,6 +1,6 @@
 """SHACL validation of a release's data, reported as ``FILE: record: field: message``.
 
-The shapes are compiled to SPARQL (:mod:`.shacl`) and run on the Oxigraph store the
+The shapes are compiled to SPARQL (:mod:`.compiler`) and run on the Oxigraph store the
 build has just loaded: fast enough for a million pledges, where pyshacl would take hours.
 pyshacl remains the reference engine (``--engine pyshacl``) and checks that the shapes
 graph is itself valid SHACL; a test holds the two engines to the same results.
@@ -19,9 +19,9 @@ import rdflib
 from pyshacl import validate as shacl_validate
 from rdflib.namespace import RDF, SH
 
-from . import vocab as v
-from .records import Problem
-from .shacl import Check, Violation, compile_shapes
+from ..rdf import vocab as v
+from ..records import Problem
+from .compiler import Check, Violation, compile_shapes
 
 ONTOLOGY_FILE = "pledge.ttl"
 SHAPES_FILE = "shapes.ttl"

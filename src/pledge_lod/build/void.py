@@ -12,10 +12,10 @@ import rdflib
 from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
 
-from . import vocab as v
+from ..rdf import vocab as v
+from ..records import DatasetInfo
+from ..release import layout
 from .graph_stats import GraphStats
-from .records import DatasetInfo
-from .store import layout
 
 SD = Namespace(v.SD)
 IANA = "https://www.iana.org/assignments/media-types/"

@@ -9,7 +9,7 @@ edits one record then waits for one file, not a million records.
 
 It is safe to validate only the changed pledges because a pledge's constraints read only
 its own triples and the types of the registry entries it links to (the property the
-per-file validation in :mod:`.release` relies on; ``tests/test_shacl_equivalence.py``
+per-file validation in :mod:`.pipeline` relies on; ``tests/test_shacl_equivalence.py``
 checks it against one whole-graph pyshacl run, ``tests/test_incremental.py`` a rebuild
 against a fresh one). A different context invalidates every stored violation.
 """
@@ -25,8 +25,8 @@ from typing import Any
 
 from isal import isal_zlib  # zlib's format, 4x faster to write and 10x to read
 
+from ..records import Problem
 from .graph_stats import GraphStats
-from .records import Problem
 
 SCHEMA_VERSION = 3  # 2: entries carry their graph statistics; 3: objects digested from N-Triples
 

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from pyoxigraph import NamedNode, RdfFormat, Store
 
-from .background import BackgroundError, BackgroundJob
+from .child import BackgroundError, BackgroundJob
 
 #: How long the loader may take to open its end of the FIFO.
 OPEN_TIMEOUT_S = 60.0

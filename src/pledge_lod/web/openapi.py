@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import Flask, Response
 
-from . import __version__
-from . import vocab as v
-from .config import Settings
-from .web.conneg import DOC_FORMATS, JSONLD, LISTING_FORMATS, Format
-from .web.listings import FACETS
+from .. import __version__
+from ..config import Settings
+from ..http.conneg import DOC_FORMATS, JSONLD, LISTING_FORMATS, Format
+from ..rdf import vocab as v
+from .listings import FACETS
 
 JSON = Format("openapi", "json", "application/json", "OpenAPI description", charset=False)
 
@@ -337,8 +337,8 @@ def register(app: Flask, settings: Settings) -> None:
     """Serve the description at ``/openapi.json`` (its server URL is the release's base)."""
 
     def openapi() -> Response:
-        from .web.http import represent
-        from .web.site import site, snapshot
+        from .http import represent
+        from .site import site, snapshot
 
         snap = snapshot()
         rd = site().release_data(snap.release)

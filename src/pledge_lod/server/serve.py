@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .store import ReleaseError
-from .store.layout import read_current
+from ..config import Settings
+from ..release.layout import read_current
+from ..store import ReleaseError
 
 
 class ServeError(Exception):
@@ -44,8 +44,8 @@ def check_release(settings: Settings, base_given: bool) -> str:
 def _check_remote(settings: Settings) -> str:
     """Ask the remote store what it serves. Nothing published: refuse to start. The store
     unreachable: start anyway (workers answer 503 until it is back) and say so."""
-    from .store import StoreUnavailable
-    from .store.remote import RemoteStore
+    from ..store import StoreUnavailable
+    from ..store.remote import RemoteStore
 
     try:
         snap = RemoteStore(settings)._refresh()
@@ -83,7 +83,7 @@ def _app_factory(settings: Settings):
     """The app as a server runs it: behind ``proxy_hops`` trusted reverse proxies, the
     client's address (for the per-client SPARQL limit and the access log) is taken from
     their ``X-Forwarded-For``; with none, a client cannot choose its own address."""
-    from .web import create_app
+    from ..web import create_app
 
     app = create_app(settings)
     if settings.proxy_hops > 0:
@@ -100,10 +100,10 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     handle and one cache. ``timeout`` is the silent-worker limit (gthread heartbeats
     while requests run); requests themselves are bounded by the store's limits.
 
-    The worker class is gthread with one change (:mod:`.serve_worker`): a connection gets
+    The worker class is gthread with one change (:mod:`.gunicorn_worker`): a connection gets
     a thread only once its whole request has arrived, so clients that send slowly cannot
     hold the threads; they get 408 after ``request_read_timeout_s``."""
-    from .serve_worker import worker_class
+    from .gunicorn_worker import worker_class
 
     options: dict[str, Any] = {
         "bind": f"{settings.host}:{settings.port}",

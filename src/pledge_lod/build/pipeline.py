@@ -40,19 +40,15 @@ from pyoxigraph import (
     serialize,
 )
 
-from . import __version__
-from . import vocab as v
-from .cache import BuildCache, FileEntry, stat_digest
-from .config import Settings
-from .dumps import DumpWriter, write_dumps
-from .graph_stats import GraphStats
-from .loading import StoreLoader
-from .mapping import Mapper
-from .records import Problem, Records
-from .shacl import Check, UnsupportedShape, predicates_read, run_checks
-from .sources import iter_pledge_files, load_registries, read_pledge_file
-from .store import layout
-from .validate import (
+from .. import __version__
+from ..config import Settings
+from ..ingest.sources import iter_pledge_files, load_registries, read_pledge_file
+from ..rdf import vocab as v
+from ..rdf.mapping import Mapper
+from ..records import Problem, Records
+from ..release import layout
+from ..validation.compiler import Check, UnsupportedShape, predicates_read, run_checks
+from ..validation.schema import (
     SHAPES_FILE,
     Schema,
     SchemaError,
@@ -62,6 +58,10 @@ from .validate import (
     report_turtle,
     schema_problems,
 )
+from .cache import BuildCache, FileEntry, stat_digest
+from .dumps import DumpWriter, write_dumps
+from .graph_stats import GraphStats
+from .store_loader import StoreLoader
 from .void import describe_dataset
 
 Progress = Callable[[str], None]
@@ -123,7 +123,7 @@ class _Pipeline:
     """Loads, maps and validates; shared by ``validate`` and ``build``.
 
     Pledges stream from the sources through the mapping into an N-Triples file (and, in
-    a build, into the :class:`~.loading.StoreLoader` loading the store meanwhile). Each
+    a build, into the :class:`~.store_loader.StoreLoader` loading the store meanwhile). Each
     file's pledges are validated by the worker process that mapped them, in a small
     in-memory store with the registries and the KOS types (a pledge's constraints read
     only its own triples and the types of what it links to, and pledges add nothing to a

@@ -20,7 +20,7 @@ import hashlib
 from collections import Counter
 from operator import itemgetter
 
-from . import vocab as v
+from ..rdf import vocab as v
 
 #: The URI spaces of the datasets we link to (void.LINK_TARGETS); VoID describes one
 #: linkset per space and link predicate.

@@ -16,8 +16,8 @@ from pathlib import Path
 from isal import igzip
 from pyoxigraph import RdfFormat, parse, serialize
 
-from .background import BackgroundJob
-from .store import layout
+from ..release import layout
+from .child import BackgroundJob
 
 
 def write_dumps(data_nt: Path, folder: Path, prefixes: dict[str, str]) -> None:

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Iterator
 
 from pyoxigraph import Literal, NamedNode, Triple
 
+from ..ingest.sources import ANONYMOUS
+from ..records import Agent, Concept, Listing, Place, Pledge, Problem, Programme, Records
 from . import vocab as v
-from .records import Agent, Concept, Listing, Place, Pledge, Problem, Programme, Records
-from .sources import ANONYMOUS
 
 YEAR_RE = re.compile(r"^-?[0-9]{4}$")
 

@@ -1,0 +1,1 @@
+"""Building a release: the pipeline, its workers, cache, store loading, dumps, VoID."""

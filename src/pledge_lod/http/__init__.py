@@ -1,0 +1,1 @@
+"""HTTP content negotiation: the formats offered and how a request picks one."""

@@ -1,0 +1,1 @@
+"""Sources to records: the curated YAML, source listing pages, synthetic data."""

@@ -1,0 +1,1 @@
+"""Records to RDF: the vocabulary's IRIs and the mapping."""

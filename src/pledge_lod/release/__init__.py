@@ -1,0 +1,1 @@
+"""The release format: the one contract that build, publish and serving share."""

@@ -1,0 +1,1 @@
+"""Running the app: gunicorn and its request-buffering worker."""

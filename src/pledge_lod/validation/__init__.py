@@ -1,0 +1,1 @@
+"""SHACL: the shapes compiled to SPARQL on Oxigraph, and pyshacl as the reference."""
