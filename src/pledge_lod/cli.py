@@ -39,9 +39,10 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .build.pipeline import check
+    from .build import BuildInputs, check
 
-    result = check(_settings(args), progress=_quiet if args.quiet else _stderr, engine=args.engine)
+    inputs = BuildInputs.of(_settings(args))
+    result = check(inputs, progress=_quiet if args.quiet else _stderr, engine=args.engine)
     _print_problems(result.problems)
     if result.errors:
         count = len(result.errors)
@@ -56,15 +57,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build.child import BackgroundError
-    from .build.pipeline import build
+    from .build import BackgroundError, BuildInputs, build
 
     settings = _settings(args)
     if args.jobs is not None:
         settings = settings.with_overrides(validation_jobs=args.jobs)
     try:
         result = build(
-            settings, progress=_quiet if args.quiet else _stderr, switch=not args.no_switch
+            BuildInputs.of(settings),
+            progress=_quiet if args.quiet else _stderr,
+            switch=not args.no_switch,
         )
     except BackgroundError as exc:
         print(f"pledge-lod: {exc}; nothing was published.", file=sys.stderr)

@@ -77,9 +77,8 @@ class Settings:
     #: without running Flask (web/response_cache.py); 0 turns the layer off.
     response_cache_bytes: int = 64 * 1024 * 1024
 
-    #: Validation.
-    validation_chunk: int = 2000
-    validation_jobs: int = 0  # 0: one per CPU
+    #: Mapping and validation processes of a build; 0: one per CPU.
+    validation_jobs: int = 0
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with the given non-None values, coerced to each field's type."""

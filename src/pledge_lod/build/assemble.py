@@ -1,0 +1,144 @@
+"""Assembling a release from what the pipeline mapped: the store's other graphs, the
+sitemap, the dumps, VoID/DCAT, the SHACL report and the manifest, then one rename.
+
+The release is assembled in the build's work folder and renamed into the releases
+folder only when every file is written, so a release folder is always complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pyoxigraph import NamedNode, RdfFormat, Store
+
+from .. import __version__
+from ..release import layout
+from ..validation.schema import report_turtle
+from .pipeline import KOS_DIR, BuildInputs, Mapped
+from .progress import Timer
+from .sitemap import write_sitemaps
+from .void import describe_dataset
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A release being assembled: its folder in the build's work folder, its id, the
+    mapped N-Triples, and a call that returns once the dumps are written."""
+
+    folder: Path
+    release_id: str
+    data_nt: Path
+    dumps_written: Callable[[], None]
+
+    @property
+    def dumps(self) -> Path:
+        return self.folder / layout.DUMPS_DIR
+
+
+def assemble(
+    mapped: Mapped, staged: Staged, store: Store, releases_dir: Path, timer: Timer
+) -> layout.ReleaseInfo:
+    """Write the rest of the release beside its store, then move it into place."""
+    graphs = mapped.graphs
+    # The store's other graphs, the sitemap and the store's compaction first: the dumps
+    # are being written meanwhile, in the writer's process.
+    for name, text in (
+        ("ontology", mapped.schema.ontology_nt),
+        ("shapes", mapped.schema.shapes_nt),
+    ):
+        store.bulk_load(text, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs[name]))
+    sitemaps = write_sitemaps(mapped.stats, mapped.iris, staged.folder)
+    store.optimize()
+    timer.stage("sitemap written, store compacted")
+
+    # N-Triples as mapped (deterministic order, grouped by subject), the other formats
+    # serialised from it.
+    staged.dumps_written()
+    timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
+
+    # VoID last: it gives the dumps' sizes.
+    created = created_now()
+    void_ttl = describe_dataset(
+        mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps
+    )
+    (staged.folder / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
+    store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
+    report = report_turtle(mapped.result.problems, mapped.iris)
+    (staged.folder / layout.REPORT_FILE).write_text(report, encoding="utf-8")
+    store.flush()
+    del store
+    timer.stage("VoID/DCAT and SHACL report written")
+
+    manifest = _manifest(mapped, staged, created, sitemaps)
+    (staged.folder / layout.MANIFEST).write_text(
+        json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
+    )
+    final = releases_dir / staged.release_id
+    os.replace(staged.folder, final)
+    return layout.read_release(final)
+
+
+def _manifest(mapped: Mapped, staged: Staged, created: str, sitemaps: list[str]) -> dict:
+    records = mapped.records
+    counts = {
+        "pledges": mapped.result.pledges,
+        "triples": mapped.stats.triples,  # as VoID and the store count them
+        "places": len(records.places),
+        "agents": len(records.agents),
+        "programmes": len(records.programmes),
+        "concepts": len(records.concepts),
+        "drafts": mapped.result.drafts,
+    }
+    files = {}
+    for path in sorted(staged.folder.rglob("*")):
+        if path.is_file() and layout.STORE_DIR not in path.relative_to(staged.folder).parts:
+            rel = str(path.relative_to(staged.folder))
+            files[rel] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return {
+        "format": layout.FORMAT_VERSION,
+        "id": staged.release_id,
+        "base": mapped.iris.base,
+        "created": created,
+        "generator": f"pledge-lod {__version__}",
+        "counts": counts,
+        "graphs": mapped.graphs,
+        "sitemaps": sitemaps,
+        "files": files,
+    }
+
+
+def release_id(inputs: BuildInputs, mapped: Mapped, data_nt: Path) -> str:
+    """A digest of everything a release is made from: the same input, the same id."""
+    digest = hashlib.sha256()
+    base = inputs.base.rstrip("/")
+    digest.update(f"{__version__}|{base}|{mapped.schema.source_digest}".encode())
+    extra = [inputs.data_dir / "dataset.yaml", *sorted((inputs.data_dir / KOS_DIR).glob("*"))]
+    for path in [*extra, data_nt]:
+        if path.is_file():
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def created_now() -> str:
+    """Build time, or SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
+    )
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,103 @@
+"""``build``: a release from the sources, made current only when it is complete.
+
+The release is assembled in a locked work folder beside the releases
+(:mod:`.releases_folder`), renamed into place, and only then is ``current`` switched
+(one atomic rename): a failed or killed build leaves the serving release exactly as it
+was. Two child processes keep both cores busy: one loads the store while the pledges
+are mapped (:mod:`.store_loader`), one writes the dumps once they are (:mod:`.dumps`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ..release import layout
+from .assemble import Staged, assemble, release_id
+from .dumps import DumpWriter, write_dumps
+from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
+from .progress import Progress, stderr_progress
+from .releases_folder import new_work_folder, prune
+from .store_loader import StoreLoader
+
+
+class _Children:
+    """The build's child processes: the store loader, and the dump writer once every
+    pledge is mapped. Cancelled together when the build ends, however it ends."""
+
+    def __init__(self, pipeline: Pipeline, work: Path, stage: Path):
+        self.data_nt = work / "data.nt"
+        self.stage = stage
+        self.prefixes = pipeline.iris.prefixes()
+        self.writer: DumpWriter | None = None
+        self.loader = StoreLoader(
+            work / "data.fifo", stage / layout.STORE_DIR, pipeline.graphs["data"]
+        )
+        pipeline.loader = self.loader
+        pipeline.on_mapped = self.start_dumps
+
+    def start_dumps(self) -> None:
+        self.writer = DumpWriter(self.data_nt, self.stage / layout.DUMPS_DIR, self.prefixes)
+
+    def dumps_written(self) -> None:
+        """Wait for the writer (or write the dumps here, if it never started)."""
+        if self.writer is None:
+            write_dumps(self.data_nt, self.stage / layout.DUMPS_DIR, self.prefixes)
+        else:
+            self.writer.wait()
+
+    def cancel(self) -> None:
+        for child in (self.writer, self.loader):
+            if child is not None:
+                child.cancel()
+
+
+def build(
+    inputs: BuildInputs, progress: Progress = stderr_progress, switch: bool = True
+) -> BuildResult:
+    """Build a release and (by default) make it current. Publishes nothing on failure."""
+    releases = inputs.releases_dir
+    work, lock = new_work_folder(releases)
+    children: _Children | None = None
+    try:
+        pipeline = Pipeline(inputs, progress)
+        stage = work / "release"
+        stage.mkdir()
+        children = _Children(pipeline, work, stage)
+        mapped = pipeline.run(children.data_nt)
+        result = pipeline.result
+        if mapped is None or not result.ok:
+            pipeline.timer.stage(f"build failed: {len(result.errors)} problems; nothing published")
+            return result
+        result.release = _release(inputs, pipeline, mapped, children)
+        info = result.release
+        if switch:
+            layout.switch_current(releases, info.id)
+            result.switched = True
+            prune(releases, keep=info.id)
+        pipeline.timer.stage(f"release {info.id} ready at {info.path}")
+        return result
+    finally:
+        if children is not None:
+            children.cancel()
+        shutil.rmtree(work, ignore_errors=True)
+        os.close(lock)
+
+
+def _release(
+    inputs: BuildInputs, pipeline: Pipeline, mapped: Mapped, children: _Children
+) -> layout.ReleaseInfo:
+    """The release of this input: the one already built from it, or a new one."""
+    rid = release_id(inputs, mapped, children.data_nt)
+    existing = inputs.releases_dir / rid
+    try:
+        info = layout.read_release(existing)
+        pipeline.timer.stage(f"release {rid} already exists (same input); reusing it")
+        return info
+    except layout.ReleaseError:
+        shutil.rmtree(existing, ignore_errors=True)  # damaged: make it again
+    store = pipeline.store_for(children.stage / layout.STORE_DIR, mapped.kos)
+    pipeline.store = None
+    staged = Staged(children.stage, rid, children.data_nt, children.dumps_written)
+    return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer)
