@@ -57,7 +57,10 @@ def dump_record(data: dict[str, Any]) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and ``os.replace`` it, so that
-    the file is either the old or the new one, never a torn mixture."""
+    the file is either the old or the new one, never a torn mixture.
+
+    Hand-written (a dozen lines of the standard library): ``atomicwrites``, the package
+    that did this, is archived by its author and no longer maintained."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
