@@ -16,36 +16,32 @@ interrupted run never leaves half a file, and re-running an import changes nothi
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..records import slugify
-from .listing_page import ListingItem, ListingPage, parse_listing, strip_honorific
+from .import_index import (
+    DRAFT,
+    StoredRecord,
+    load_pledges,
+    load_registries,
+    normalise_key,
+    person_key,
+)
+from .listing_lines import strip_honorific
+from .listing_page import ListingItem, ListingPage, parse_listing
 from .sources import ANONYMOUS
-from .yaml_reader import MAX_FILE_BYTES, YamlError, read_yaml
+from .yaml_reader import MAX_FILE_BYTES
+from .yaml_writer import dump_record, write_atomically
 
-DRAFT = "draft"
 #: "Goal 5: Gender equality" -> 5. Goals are matched by number, never by label: the source
 #: site's labels differ from the UN's.
 GOAL_TERM_RE = re.compile(r"^\s*goal\s+(\d{1,3})\b", re.IGNORECASE)
 SDG_GOALS = range(1, 18)
 #: Fields that a listing page says about an item; the only ones ``force`` replaces.
 LISTING_FIELDS = ("title", "summary", "submitter", "submitter_verified")
-#: The order of a pledge's keys in the README; new keys are put in their place.
-KEY_ORDER = (
-    "id", "status", "kind", "title", "language", "summary", "locality", "committed_by",
-    "submitter", "submitter_verified", "programmes", "partners", "goals", "targets",
-    "gcm_objectives", "themes", "start", "end", "shared", "listings",
-)  # fmt: skip
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',
-                         "–": "-", "—": "-", "‐": "-", "‑": "-"})  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -98,232 +94,10 @@ class ImportReport:
         return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- matching
-
-
-def normalise_key(text: str) -> str:
-    """For matching names, titles and labels: NFC, case-folded, one space between words,
-    curly quotes and dashes made plain (pages and stewards write them differently)."""
-    text = unicodedata.normalize("NFC", text).translate(_QUOTES)
-    return " ".join(text.casefold().split())
-
-
 def _same_text(a: Any, b: Any) -> bool:
     """Equal up to whitespace (a YAML block scalar adds a final newline; re-wrapping a
     summary is not a change of content)."""
     return " ".join(str(a or "").split()) == " ".join(str(b or "").split())
-
-
-def _person_key(text: str) -> str:
-    """Name key that ignores the full stop after an honorific ("Ms." == "Ms")."""
-    return normalise_key(text.replace(".", " "))
-
-
-@dataclass(slots=True)
-class _Registries:
-    """The lookups the importer needs; each is empty when its file is absent."""
-
-    agents: dict[str, set[str]] = field(default_factory=dict)
-    themes: dict[str, set[str]] = field(default_factory=dict)
-    listings: dict[str, str] = field(default_factory=dict)
-    missing: set[str] = field(default_factory=set)
-
-
-def _read_registry(data_dir: Path, name: str, warnings: list[str]) -> list[dict] | None:
-    """Entries of a registry file, or None when the file does not exist (no lookups)."""
-    path = data_dir / name
-    if not path.is_file():
-        return None
-    try:
-        docs = read_yaml(path)
-    except YamlError as exc:
-        warnings.append(f"{exc}; no lookups were made in it")
-        return []
-    entries = docs[0] if docs else []
-    if not isinstance(entries, list):
-        warnings.append(f"{path}: is not a list of entries; no lookups were made in it")
-        return []
-    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str)]
-
-
-def _load_registries(data_dir: Path, warnings: list[str]) -> _Registries:
-    reg = _Registries()
-    agents = _read_registry(data_dir, "agents.yaml", warnings)
-    if agents is None:
-        reg.missing.add("agents.yaml")
-    for entry in agents or []:
-        name = str(entry.get("name") or "").strip()
-        honorific = str(entry.get("honorific") or "").strip()
-        keys = {name, str(entry.get("alt_name") or "")}
-        if honorific and name:
-            keys.add(f"{honorific} {name}")
-        for key in filter(None, map(_person_key, keys)):
-            reg.agents.setdefault(key, set()).add(entry["id"])
-    themes = _read_registry(data_dir, "themes.yaml", warnings)
-    if themes is None:
-        reg.missing.add("themes.yaml")
-    for entry in themes or []:
-        labels = [entry.get("label")]
-        source_labels = entry.get("source_labels")
-        labels += source_labels if isinstance(source_labels, list) else [source_labels]
-        for label in labels:
-            if isinstance(label, str) and label.strip():
-                reg.themes.setdefault(normalise_key(label), set()).add(entry["id"])
-    listings = _read_registry(data_dir, "listings.yaml", warnings)
-    for entry in listings or []:
-        seed = entry.get("seed_file")
-        if isinstance(seed, str) and seed.strip():
-            reg.listings.setdefault(Path(seed.strip()).name, entry["id"])
-    return reg
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(slots=True)
-class _Record:
-    """A pledge file held in memory during the run."""
-
-    id: str
-    path: Path
-    data: dict[str, Any]
-    new: bool = False
-    changed: bool = False
-    #: Why the file must not be written (unreadable, or one of several records in a file).
-    blocked: str | None = None
-    #: The summary of the first page that had this item in this run; later pages only
-    #: add terms (and are compared with it).
-    seen_summary: str | None = None
-
-    @property
-    def curated(self) -> bool:
-        return str(self.data.get("status", "published")) != DRAFT
-
-    def set(self, key: str, value: Any) -> None:
-        """Set a field; a new key goes where the README puts it, every existing key keeps
-        its place (a steward's file keeps its order)."""
-        if key in self.data:
-            if self.data[key] != value:
-                self.data[key] = value
-                self.changed = True
-            return
-        self.changed = True
-        rank = KEY_ORDER.index(key) if key in KEY_ORDER else len(KEY_ORDER)
-        items = list(self.data.items())
-        at = len(items)
-        for position, (existing, _) in enumerate(items):
-            if existing in KEY_ORDER and KEY_ORDER.index(existing) > rank:
-                at = position
-                break
-        items.insert(at, (key, value))
-        self.data.clear()
-        self.data.update(items)
-
-
-class _Index:
-    """Existing and new records by id and by normalised title."""
-
-    def __init__(self) -> None:
-        self.by_id: dict[str, _Record] = {}
-        self.by_title: dict[str, _Record] = {}
-
-    def add(self, record: _Record) -> None:
-        self.by_id.setdefault(record.id, record)
-        title = record.data.get("title")
-        if isinstance(title, str) and title.strip():
-            self.by_title.setdefault(normalise_key(title), record)
-
-    def find(self, rid: str, title: str) -> _Record | None:
-        return self.by_id.get(rid) or self.by_title.get(normalise_key(title))
-
-
-def _load_pledges(data_dir: Path, warnings: list[str]) -> _Index:
-    """Every record in data/pledges. A file that cannot be read, or that holds several
-    records, is indexed too but blocked, so that the importer never overwrites it."""
-    index = _Index()
-    folder = data_dir / "pledges"
-    if not folder.is_dir():
-        return index
-    for path in sorted(folder.iterdir()):
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
-            continue
-        try:
-            docs = read_yaml(path)
-        except YamlError as exc:
-            warnings.append(f"{exc}; records with id {path.stem!r} are left untouched")
-            index.add(_Record(path.stem, path, {}, blocked=f"{path} cannot be read"))
-            continue
-        if len(docs) == 1 and isinstance(docs[0], dict):
-            data = docs[0]
-            rid = data.get("id") if isinstance(data.get("id"), str) else path.stem
-            index.add(_Record(rid, path, data))
-            if rid != path.stem:
-                index.add(_Record(path.stem, path, data, blocked=f"{path} holds id {rid!r}"))
-            continue
-        entries = docs[0] if len(docs) == 1 and isinstance(docs[0], list) else docs
-        for entry in entries:
-            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
-                reason = f"it is one of several records in {path}; edit that file by hand"
-                index.add(_Record(entry["id"], path, entry, blocked=reason))
-    return index
-
-
-# --------------------------------------------------------------------------- YAML output
-
-
-class _Literal(str):
-    """A string written as a YAML block literal (``|``), the way stewards write summaries."""
-
-
-class _Dumper(yaml.SafeDumper):
-    """A safe dumper: block mappings and lists (as in the curated files), multi-line text
-    as ``|`` literals. A subclass so that PyYAML's global SafeDumper is left alone."""
-
-
-def _represent_literal(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if "\n" in value:
-        return _represent_literal(dumper, value)
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(_Literal, _represent_literal)
-_Dumper.add_representer(str, _represent_str)
-
-
-def dump_record(data: dict[str, Any]) -> str:
-    """The YAML text of one record, keys in the mapping's own order, titles on one line."""
-    out = {
-        key: _Literal(value) if key == "summary" and isinstance(value, str) and value else value
-        for key, value in data.items()
-    }
-    return yaml.dump(
-        out,
-        Dumper=_Dumper,
-        allow_unicode=True,
-        sort_keys=False,
-        default_flow_style=False,
-        width=1_000_000,
-    )
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and ``os.replace`` it, so that
-    the file is either the old or the new one, never a torn mixture."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- the import
@@ -342,9 +116,9 @@ class _Importer:
         self.data_dir = data_dir
         self.force = force
         self.report = ImportReport()
-        self.registries = _load_registries(data_dir, self.report.warnings)
-        self.index = _load_pledges(data_dir, self.report.warnings)
-        self.records: dict[str, _Record] = {}  # touched in this run, by id
+        self.registries = load_registries(data_dir, self.report.warnings)
+        self.index = load_pledges(data_dir, self.report.warnings)
+        self.records: dict[str, StoredRecord] = {}  # touched in this run, by id
         self.skipped: set[str] = set()
         self.noted_missing: set[str] = set()
 
@@ -428,8 +202,8 @@ class _Importer:
                 )
             return None
         agents = self.registries.agents
-        ids = agents.get(_person_key(item.submitter)) or agents.get(
-            _person_key(strip_honorific(item.submitter))
+        ids = agents.get(person_key(item.submitter)) or agents.get(
+            person_key(strip_honorific(item.submitter))
         )
         if ids and len(ids) == 1:
             return next(iter(ids))
@@ -489,7 +263,7 @@ class _Importer:
         if listing and (record.new or not record.curated):
             self.add_to_list(record, "listings", listing, where)
 
-    def create(self, rid: str, item: ListingItem, submitter: str | None) -> _Record:
+    def create(self, rid: str, item: ListingItem, submitter: str | None) -> StoredRecord:
         data: dict[str, Any] = {"id": rid, "status": DRAFT, "title": item.title}
         if item.summary:
             data["summary"] = item.summary + "\n"
@@ -498,12 +272,12 @@ class _Importer:
         if submitter is not None or item.anonymous or item.submitter is not None:
             data["submitter_verified"] = item.submitter_verified
         path = self.data_dir / "pledges" / f"{rid}.yaml"
-        record = _Record(rid, path, data, new=True, changed=True, seen_summary=item.summary)
+        record = StoredRecord(rid, path, data, new=True, changed=True, seen_summary=item.summary)
         self.index.add(record)
         return record
 
     def seen_again(
-        self, record: _Record, item: ListingItem, submitter: str | None, where: str
+        self, record: StoredRecord, item: ListingItem, submitter: str | None, where: str
     ) -> None:
         """An item already met on an earlier page of this run. A draft is completed from
         the fuller copy (a page cut short gives a shorter summary and may lose the
@@ -523,7 +297,7 @@ class _Importer:
                 f"{where}: also on an earlier page with a different summary; kept the first"
             )
 
-    def fill(self, record: _Record, item: ListingItem, submitter: str | None) -> None:
+    def fill(self, record: StoredRecord, item: ListingItem, submitter: str | None) -> None:
         """Set the listing's fields (a draft, or a curated record with --force). A value
         the page does not have (a cut summary, an unknown submitter) is left as it is."""
         record.seen_summary = item.summary
@@ -535,7 +309,7 @@ class _Importer:
         if item.anonymous or item.submitter is not None:
             record.set("submitter_verified", item.submitter_verified)
 
-    def curated(self, record: _Record, item: ListingItem, submitter: str | None,
+    def curated(self, record: StoredRecord, item: ListingItem, submitter: str | None,
                 where: str) -> None:  # fmt: skip
         """A curated record keeps its text unless --force; differences are reported."""
         data = record.data
@@ -564,7 +338,7 @@ class _Importer:
             f" in {', '.join(differ)}; kept the record (use --force to replace)"
         )
 
-    def add_terms(self, record: _Record, term: _Term, where: str) -> None:
+    def add_terms(self, record: StoredRecord, term: _Term, where: str) -> None:
         """Add the page's goal (matched by number) or theme, if the record lacks it."""
         if term.goal is not None:
             goals = self.as_list(record, "goals", where)
@@ -573,12 +347,12 @@ class _Importer:
         if term.theme is not None:
             self.add_to_list(record, "themes", term.theme, where)
 
-    def add_to_list(self, record: _Record, key: str, value: str, where: str) -> None:
+    def add_to_list(self, record: StoredRecord, key: str, value: str, where: str) -> None:
         values = self.as_list(record, key, where)
         if values is not None and value not in [str(v) for v in values]:
             record.set(key, [*values, value])
 
-    def as_list(self, record: _Record, key: str, where: str) -> list[Any] | None:
+    def as_list(self, record: StoredRecord, key: str, where: str) -> list[Any] | None:
         value = record.data.get(key)
         if value is None:
             return []

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph
+
 from .yaml_reader import read_yaml
+
+_SDG = "http://metadata.un.org/sdg/"
+_SDG_TARGET = pyoxigraph.NamedNode(_SDG + "ontology#Target")
+_RDF_TYPE = pyoxigraph.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 BATCH = 1000  # pledges per file: a million single files would be a burden on any disk
 
@@ -81,9 +86,18 @@ def _weighted(rng: random.Random, weights: dict) -> Callable[[int], list]:
 
 
 def _targets_by_goal(kos_path: Path) -> dict[int, list[str]]:
-    """Target codes per goal, read from the shipped SDG KOS (never invented)."""
-    text = kos_path.read_text(encoding="utf-8")
-    codes = sorted(set(re.findall(r"sdg:(\d{1,2}\.[0-9a-z]{1,2}) a sdgo:Target", text)))
+    """Target codes per goal, read from the shipped SDG KOS (never invented): the
+    subjects typed ``sdgo:Target``, parsed by Oxigraph rather than matched in the text."""
+    with kos_path.open("rb") as source:
+        triples = pyoxigraph.parse(source, format=pyoxigraph.RdfFormat.TURTLE)
+        codes = sorted(
+            {
+                t.subject.value.removeprefix(_SDG)
+                for t in triples
+                if t.predicate == _RDF_TYPE and t.object == _SDG_TARGET
+                and t.subject.value.startswith(_SDG)
+            }
+        )
     out: dict[int, list[str]] = {}
     for code in codes:
         out.setdefault(int(code.split(".")[0]), []).append(code)
@@ -100,6 +114,31 @@ def _yaml_list(values: list) -> str:
     return "[" + ", ".join(_yaml_str(str(x)) for x in values) + "]"
 
 
+@dataclass(frozen=True)
+class _Registry:
+    """The ids synthetic pledges draw from, read from the template data."""
+
+    countries: list[str]
+    themes: list[str]
+    listings: list[str]
+    programmes: list[str]
+    targets: dict[int, list[str]]
+
+    @classmethod
+    def read(cls, template: Path) -> _Registry:
+        def ids(name: str) -> list[str]:
+            return [entry["id"] for entry in read_yaml(template / name)[0]]
+
+        places = read_yaml(template / "places.yaml")[0]
+        return cls(
+            countries=[p["id"] for p in places if p["level"] == "country"],
+            themes=ids("themes.yaml"),
+            listings=ids("listings.yaml"),
+            programmes=ids("programmes.yaml"),
+            targets=_targets_by_goal(template / "sdg-kos" / "un-sdg-kos-2020.ttl"),
+        )
+
+
 def synthesize(template: Path, out: Path, pledges: int, seed: int = 1) -> SynthReport:
     """Write a data folder with ``pledges`` synthetic pledges, registries derived from
     ``template`` (the bundled data) plus synthetic places and agents."""
@@ -111,15 +150,31 @@ def synthesize(template: Path, out: Path, pledges: int, seed: int = 1) -> SynthR
                  "listings.yaml", "programmes.yaml"):  # fmt: skip
         shutil.copyfile(template / name, out / name)
     shutil.copytree(template / "sdg-kos", out / "sdg-kos")
-
-    countries = [p["id"] for p in read_yaml(template / "places.yaml")[0] if p["level"] == "country"]
-    themes = [t["id"] for t in read_yaml(template / "themes.yaml")[0]]
-    listings = [x["id"] for x in read_yaml(template / "listings.yaml")[0]]
-    programmes = [x["id"] for x in read_yaml(template / "programmes.yaml")[0]]
-    targets = _targets_by_goal(template / "sdg-kos" / "un-sdg-kos-2020.ttl")
-
+    registry = _Registry.read(template)
     n_places = max(10, pledges // 40)
     n_people = max(5, pledges // 250)
+    _write_places_and_agents(rng, template, out, registry.countries, n_places, n_people)
+    pick_goals = _weighted(rng, GOAL_WEIGHTS)
+    pick_kind = _weighted(rng, KIND_WEIGHTS)
+    files = 0
+    for start in range(0, pledges, BATCH):
+        lines = [
+            _pledge(rng, n, registry, pick_goals, pick_kind, n_places, n_people)
+            for n in range(start, min(pledges, start + BATCH))
+        ]
+        files += 1
+        (out / "pledges" / f"batch-{files:05d}.yaml").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8"
+        )
+    return SynthReport(pledges, n_places, n_places + n_people, files, out)
+
+
+def _write_places_and_agents(
+    rng: random.Random, template: Path, out: Path, countries: list[str], n_places: int,
+    n_people: int,
+) -> None:  # fmt: skip
+    """The template's places and agents, then synthetic ones: a place and its municipal
+    government for each of ``n_places``, and ``n_people`` submitters."""
     places_text = (template / "places.yaml").read_text(encoding="utf-8").rstrip() + "\n"
     agents_text = (template / "agents.yaml").read_text(encoding="utf-8").rstrip() + "\n"
     place_lines, agent_lines = [places_text], [agents_text]
@@ -144,49 +199,45 @@ def synthesize(template: Path, out: Path, pledges: int, seed: int = 1) -> SynthR
     (out / "places.yaml").write_text("".join(place_lines), encoding="utf-8")
     (out / "agents.yaml").write_text("".join(agent_lines), encoding="utf-8")
 
-    pick_goals = _weighted(rng, GOAL_WEIGHTS)
-    pick_kind = _weighted(rng, KIND_WEIGHTS)
-    files = 0
-    for start in range(0, pledges, BATCH):
-        lines: list[str] = []
-        for n in range(start, min(pledges, start + BATCH)):
-            place = rng.randrange(n_places) + 1
-            goals = sorted(pick_goals(rng.choice((1, 1, 1, 2, 2, 3))))
-            tgts = sorted({rng.choice(targets[g]) for g in goals if rng.random() < 0.4})
-            anonymous = rng.random() < 0.16
-            title = _sentence(rng, 3, 18)
-            rec = [
-                f"- id: synth-{n + 1}",
-                f"  kind: {pick_kind(1)[0]}",
-                f"  title: {_yaml_str(title)}",
-                "  language: en",
-                f"  summary: {_yaml_str(_summary(rng))}",
-                f"  locality: synth-place-{place}",
-                f"  committed_by: synth-government-{place}",
-                "  submitter: anonymous" if anonymous else
-                f"  submitter: synth-person-{rng.randrange(n_people) + 1}",
-                f"  submitter_verified: {'false' if anonymous else 'true'}",
-                f"  goals: {_yaml_list(goals)}",
-            ]  # fmt: skip
-            if tgts:
-                rec.append(f"  targets: {_yaml_list(tgts)}")
-            rec.append(f"  themes: {_yaml_list(rng.sample(themes, rng.choice((1, 1, 2))))}")
-            if rng.random() < 0.3:
-                objs = sorted(rng.sample(range(1, 24), rng.choice((1, 2))))
-                rec.append(f"  gcm_objectives: {_yaml_list(objs)}")
-            if rng.random() < 0.1:
-                rec.append(f"  programmes: [{rng.choice(programmes)}]")
-            if rng.random() < 0.5:
-                year = rng.randint(2018, 2025)
-                rec.append(f"  start: {year}")
-                if rng.random() < 0.5:
-                    rec.append(f"  end: {year + rng.randint(0, 4)}")
-            month, day = rng.randint(1, 12), rng.randint(1, 28)
-            rec.append(f'  shared: "{rng.randint(2019, 2025)}-{month:02d}-{day:02d}"')
-            rec.append(f"  listings: [{rng.choice(listings)}]")
-            lines.append("\n".join(rec))
-        files += 1
-        (out / "pledges" / f"batch-{files:05d}.yaml").write_text(
-            "\n".join(lines) + "\n", encoding="utf-8"
-        )
-    return SynthReport(pledges, n_places, n_places + n_people, files, out)
+
+def _pledge(
+    rng: random.Random, n: int, registry: _Registry, pick_goals: Callable[[int], list],
+    pick_kind: Callable[[int], list], n_places: int, n_people: int,
+) -> str:  # fmt: skip
+    """The YAML of synthetic pledge ``n + 1``; the random draws come in a fixed order,
+    so that the output stays the same for a seed."""
+    place = rng.randrange(n_places) + 1
+    goals = sorted(pick_goals(rng.choice((1, 1, 1, 2, 2, 3))))
+    tgts = sorted({rng.choice(registry.targets[g]) for g in goals if rng.random() < 0.4})
+    anonymous = rng.random() < 0.16
+    title = _sentence(rng, 3, 18)
+    rec = [
+        f"- id: synth-{n + 1}",
+        f"  kind: {pick_kind(1)[0]}",
+        f"  title: {_yaml_str(title)}",
+        "  language: en",
+        f"  summary: {_yaml_str(_summary(rng))}",
+        f"  locality: synth-place-{place}",
+        f"  committed_by: synth-government-{place}",
+        "  submitter: anonymous" if anonymous else
+        f"  submitter: synth-person-{rng.randrange(n_people) + 1}",
+        f"  submitter_verified: {'false' if anonymous else 'true'}",
+        f"  goals: {_yaml_list(goals)}",
+    ]  # fmt: skip
+    if tgts:
+        rec.append(f"  targets: {_yaml_list(tgts)}")
+    rec.append(f"  themes: {_yaml_list(rng.sample(registry.themes, rng.choice((1, 1, 2))))}")
+    if rng.random() < 0.3:
+        objs = sorted(rng.sample(range(1, 24), rng.choice((1, 2))))
+        rec.append(f"  gcm_objectives: {_yaml_list(objs)}")
+    if rng.random() < 0.1:
+        rec.append(f"  programmes: [{rng.choice(registry.programmes)}]")
+    if rng.random() < 0.5:
+        year = rng.randint(2018, 2025)
+        rec.append(f"  start: {year}")
+        if rng.random() < 0.5:
+            rec.append(f"  end: {year + rng.randint(0, 4)}")
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    rec.append(f'  shared: "{rng.randint(2019, 2025)}-{month:02d}-{day:02d}"')
+    rec.append(f"  listings: [{rng.choice(registry.listings)}]")
+    return "\n".join(rec)

@@ -23,11 +23,14 @@ def _prologue(iris: v.Iris, *names: str) -> str:
     return "".join(f"PREFIX {n}: <{known[n]}>\n" for n in names)
 
 
-def examples(base: str) -> list[Example]:
-    iris = v.Iris(base)
-    p = _prologue
-    return [
-        Example("per-goal", "Pledges per SDG goal", p(iris, "pl", "skos") + """
+#: The examples: (key, title, the prefixes the query uses, the query). The prefixes are
+#: declared from the deployment's own namespaces when the page asks for them.
+EXAMPLES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    (
+        "per-goal",
+        "Pledges per SDG goal",
+        ("pl", "skos"),
+        """
 # How many pledges name each Sustainable Development Goal (the UN's goal IRIs).
 SELECT ?goal ?title (COUNT(DISTINCT ?pledge) AS ?pledges) WHERE {
   ?pledge a pl:Pledge ;
@@ -36,8 +39,13 @@ SELECT ?goal ?title (COUNT(DISTINCT ?pledge) AS ?pledges) WHERE {
 }
 GROUP BY ?goal ?title
 ORDER BY DESC(?pledges) ?goal
-"""),
-        Example("place", "Pledges of a place", p(iris, "pl", "dcterms", "place") + """
+""",
+    ),
+    (
+        "place",
+        "Pledges of a place",
+        ("pl", "dcterms", "place"),
+        """
 # Pledges about Peru or any place in Peru. Change place:peru to another place IRI.
 SELECT ?pledge ?title ?place WHERE {
   ?place pl:country? place:peru .
@@ -46,9 +54,13 @@ SELECT ?pledge ?title ?place WHERE {
           dcterms:title ?title .
 }
 ORDER BY ?title
-"""),
-        Example("targets", "Pledges under a goal's targets (UN SDG KOS)",
-                p(iris, "pl", "dcterms", "skos", "sdgo") + """
+""",
+    ),
+    (
+        "targets",
+        "Pledges under a goal's targets (UN SDG KOS)",
+        ("pl", "dcterms", "skos", "sdgo"),
+        """
 # Pledges linked to SDG 5 or to one of its targets, joined with the UN SDG
 # knowledge organisation system on its URIs (a target's skos:broader is its
 # goal). Try <http://metadata.un.org/sdg/10>: target 10.7 is about migration.
@@ -61,8 +73,13 @@ SELECT ?concept ?code ?label ?pledge ?title WHERE {
   OPTIONAL { ?concept skos:prefLabel ?label FILTER(langMatches(lang(?label), "en")) }
 }
 ORDER BY ?code ?title
-"""),
-        Example("submitters", "Submitters and programmes", p(iris, "pl", "foaf", "schema") + """
+""",
+    ),
+    (
+        "submitters",
+        "Submitters and programmes",
+        ("pl", "foaf", "schema"),
+        """
 # Who submitted pledges, under which programme.
 SELECT ?submitter ?name ?programme ?programmeName (COUNT(?pledge) AS ?pledges) WHERE {
   ?pledge a pl:Pledge ;
@@ -73,8 +90,13 @@ SELECT ?submitter ?name ?programme ?programmeName (COUNT(?pledge) AS ?pledges) W
 }
 GROUP BY ?submitter ?name ?programme ?programmeName
 ORDER BY DESC(?pledges) ?name
-"""),
-        Example("construct", "A pledge and its links, as a graph", p(iris, "pl", "dcterms") + """
+""",
+    ),
+    (
+        "construct",
+        "A pledge and its links, as a graph",
+        ("pl", "dcterms"),
+        """
 # CONSTRUCT answers with RDF: choose Turtle, N-Triples, RDF/XML or JSON-LD.
 CONSTRUCT {
   ?pledge ?p ?o .
@@ -83,5 +105,15 @@ CONSTRUCT {
           ?p ?o .
 }
 LIMIT 40
-"""),
+""",
+    ),
+)
+
+
+def examples(base: str) -> list[Example]:
+    """The example queries, their prologues written for the deployment at ``base``."""
+    iris = v.Iris(base)
+    return [
+        Example(key, title, _prologue(iris, *prefixes) + query)
+        for key, title, prefixes, query in EXAMPLES
     ]

@@ -10,6 +10,11 @@ Oxigraph store, a few in parallel. It covers the part of SHACL the project's sha
 constraints, and SPARQL-based constraints) and refuses, rather than silently skips, any
 construct it does not know.
 
+The work is in four modules: :mod:`.expressions` translates constraints and paths into
+SPARQL expressions, this module assembles them into :class:`~.checks.Check` queries (one
+per shape, path and kind of constraint), :mod:`.reads` tells which predicates the checks
+can match, and :mod:`.checks` runs them.
+
 pyshacl stays the reference: ``tests/test_shacl_equivalence.py`` runs both on data with
 violations and requires the same results, and ``pledge-lod validate --engine pyshacl``
 runs it on the whole data.
@@ -17,268 +22,28 @@ runs it on the whole data.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pyoxigraph
 import rdflib
-from rdflib import RDF, RDFS, Literal, URIRef
-from rdflib.collection import Collection
-from rdflib.namespace import SH, XSD
-from rdflib.paths import NegatedPath, Path
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.term import Variable
+from rdflib import Literal, URIRef
+from rdflib.namespace import SH
 
-#: Casts Oxigraph implements, used to test that a typed literal is well formed.
-_CASTS = {
-    str(XSD[name])
-    for name in (
-        "boolean", "integer", "decimal", "float", "double", "dateTime", "date", "time",
-        "gYear", "gYearMonth", "gMonth", "gMonthDay", "gDay", "duration", "dayTimeDuration",
-        "yearMonthDuration",
-    )
-}  # fmt: skip
-_RDF_LANGSTRING = str(RDF.langString)
+from .checks import Check, Part, UnsupportedShape, Violation, run_checks
+from .expressions import Expressions, sparql_term
+from .reads import predicates_read, sparql_reads
 
-
-class UnsupportedShape(Exception):
-    """The shapes use a SHACL construct this compiler does not translate."""
-
-
-@dataclass(frozen=True)
-class Part:
-    """One constraint of one shape, checked by a column of a :class:`Check`'s query.
-
-    ``test`` names how a solution shows a violation: ``("ok", var)`` the boolean column is
-    false; ``("min", n)`` / ``("max", n)`` the ``?n`` count is below / above n;
-    ``("has", var)`` the count column is zero; ``("row", "")`` every solution is one.
-    """
-
-    shape: str
-    field: str
-    message: str
-    severity: str
-    test: tuple[str, str | int]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One query that checks several constraints in a single pass over the focus nodes."""
-
-    query: str
-    parts: tuple[Part, ...]
-    #: the target classes of the shape it checks (whose instances can be its focus nodes)
-    targets: tuple[str, ...] = ()
-    #: the predicates whose triples the query can match; None: it can match any
-    reads: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class Violation:
-    focus: str
-    shape: str
-    field: str
-    message: str
-    severity: str
-    value: pyoxigraph.NamedNode | pyoxigraph.Literal | pyoxigraph.BlankNode | None
-
-
-def _term(node: rdflib.term.Node) -> str:
-    if isinstance(node, URIRef):
-        return f"<{node}>"
-    if isinstance(node, Literal):
-        return node.n3()
-    raise UnsupportedShape(f"blank node {node} where an IRI or literal is expected")
-
-
-def _literal_text(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-class _Compiler:
-    def __init__(self, shapes: rdflib.Graph):
-        self.g = shapes
-        self.counter = itertools.count()
-        # The predicates the queries written since the last reset can match (None: any).
-        self.reads: set[str] | None = set()
-
-    subclasses = True
-
-    def read(self, *predicates: str) -> None:
-        if self.reads is not None:
-            self.reads.update(predicates)
-
-    def instance_of(self) -> str:
-        """The SPARQL path from a node to the classes it is a SHACL instance of."""
-        if self.subclasses:
-            self.read(str(RDF.type), str(RDFS.subClassOf))
-            return f"<{RDF.type}>/<{RDFS.subClassOf}>*"
-        self.read(str(RDF.type))
-        return f"<{RDF.type}>"
-
-    def fresh(self) -> str:
-        return f"?_v{next(self.counter)}"
-
-    def items(self, node: rdflib.term.Node) -> list[rdflib.term.Node]:
-        return list(Collection(self.g, node))
-
-    # -- paths ---------------------------------------------------------------------------
-
-    def path(self, node: rdflib.term.Node) -> str:
-        if isinstance(node, URIRef):
-            self.read(str(node))
-            return f"<{node}>"
-        alt = self.g.value(node, SH.alternativePath)
-        if alt is not None:
-            return "(" + "|".join(self.path(p) for p in self.items(alt)) + ")"
-        inv = self.g.value(node, SH.inversePath)
-        if inv is not None:
-            return f"^({self.path(inv)})"
-        for prop, op in (
-            (SH.zeroOrMorePath, "*"),
-            (SH.oneOrMorePath, "+"),
-            (SH.zeroOrOnePath, "?"),
-        ):
-            inner = self.g.value(node, prop)
-            if inner is not None:
-                return f"({self.path(inner)}){op}"
-        if (node, RDF.first, None) in self.g:
-            return "(" + "/".join(self.path(p) for p in self.items(node)) + ")"
-        raise UnsupportedShape(f"path {node!r}")
-
-    # -- conformance of a value to a (nested) shape, as a SPARQL boolean expression --------
-
-    def conforms(self, shape: rdflib.term.Node, var: str, depth: int = 0) -> str:
-        if depth > 8:
-            raise UnsupportedShape("shapes nested more than 8 deep")
-        parts = [self.constraint(shape, var, depth)]
-        for prop_shape in self.g.objects(shape, SH.property):
-            parts.append(self.property_conforms(prop_shape, var, depth + 1))
-        parts = [p for p in parts if p != "true"]
-        return "(" + " && ".join(parts) + ")" if parts else "true"
-
-    def property_conforms(self, ps: rdflib.term.Node, var: str, depth: int) -> str:
-        path = self.path(self.g.value(ps, SH.path))
-        parts = []
-        x = self.fresh()
-        for n in self.g.objects(ps, SH.minCount):
-            parts.append(self._min_count(var, path, int(n)))
-        for n in self.g.objects(ps, SH.maxCount):
-            y = self.fresh()
-            if int(n) == 0:
-                parts.append(f"NOT EXISTS {{ {var} {path} {x} }}")
-            elif int(n) == 1:
-                two = f"{var} {path} {x} . {var} {path} {y}"
-                parts.append(f"NOT EXISTS {{ {two} . FILTER(!sameTerm({x}, {y})) }}")
-            else:
-                raise UnsupportedShape("sh:maxCount above 1 inside a nested shape")
-        for value in self.g.objects(ps, SH.hasValue):
-            parts.append(f"EXISTS {{ {var} {path} {_term(value)} }}")
-        inner = self.constraint(ps, x, depth, skip_has_value=True)
-        if inner != "true":
-            parts.append(f"NOT EXISTS {{ {var} {path} {x} . FILTER(!COALESCE({inner}, false)) }}")
-        return "(" + " && ".join(parts) + ")" if parts else "true"
-
-    def _min_count(self, var: str, path: str, n: int) -> str:
-        if n == 0:
-            return "true"
-        vs = [self.fresh() for _ in range(n)]
-        triples = " . ".join(f"{var} {path} {v}" for v in vs)
-        distinct = " && ".join(f"!sameTerm({a}, {b})" for a, b in itertools.combinations(vs, 2))
-        return f"EXISTS {{ {triples} {f'FILTER({distinct})' if distinct else ''} }}"
-
-    def constraint(
-        self, shape: rdflib.term.Node, var: str, depth: int, skip_has_value: bool = False
-    ) -> str:
-        """The value-node constraints of ``shape`` applied to ``var`` (AND of all)."""
-        return self._and(self.value_constraints(shape, var, depth, skip_has_value))
-
-    @staticmethod
-    def _and(parts: Sequence[str]) -> str:
-        parts = [p for p in parts if p != "true"]
-        if not parts:
-            return "true"
-        return "(" + " && ".join(f"COALESCE({p}, false)" for p in parts) + ")"
-
-    def value_constraints(
-        self, shape: rdflib.term.Node, var: str, depth: int, skip_has_value: bool = False
-    ) -> list[str]:
-        """One SPARQL expression per value-node constraint component of ``shape``."""
-        g, out = self.g, []
-        for cls in g.objects(shape, SH["class"]):
-            out.append(f"EXISTS {{ {var} {self.instance_of()} {_term(cls)} }}")
-        for dt in g.objects(shape, SH.datatype):
-            out.append(self._datatype(var, str(dt)))
-        for kind in g.objects(shape, SH.nodeKind):
-            out.append(self._node_kind(var, kind))
-        for lst in g.objects(shape, SH["in"]):
-            members = [f"sameTerm({var}, {_term(m)})" for m in self.items(lst)]
-            out.append("(" + " || ".join(members) + ")" if members else "false")
-        if not skip_has_value:
-            for value in g.objects(shape, SH.hasValue):
-                out.append(f"sameTerm({var}, {_term(value)})")
-        for pattern in g.objects(shape, SH.pattern):
-            flags = g.value(shape, SH.flags)
-            flag_arg = f", {_literal_text(str(flags))}" if flags is not None else ""
-            out.append(
-                f"(!isBlank({var}) && REGEX(STR({var}), {_literal_text(str(pattern))}{flag_arg}))"
-            )
-        for lst in g.objects(shape, SH.languageIn):
-            tags = [f"langMatches(lang({var}), {_literal_text(str(t))})" for t in self.items(lst)]
-            out.append(
-                f'(isLiteral({var}) && lang({var}) != "" && ({" || ".join(tags) or "false"}))'
-            )
-        for n in g.objects(shape, SH.minLength):
-            out.append(f"(!isBlank({var}) && STRLEN(STR({var})) >= {int(n)})")
-        for n in g.objects(shape, SH.maxLength):
-            out.append(f"(!isBlank({var}) && STRLEN(STR({var})) <= {int(n)})")
-        for lst in g.objects(shape, SH["or"]):
-            members = [
-                f"COALESCE({self.conforms(s, var, depth + 1)}, false)" for s in self.items(lst)
-            ]
-            out.append("(" + " || ".join(members) + ")")
-        for lst in g.objects(shape, SH["and"]):
-            out.append(self._and([self.conforms(s, var, depth + 1) for s in self.items(lst)]))
-        for inner in g.objects(shape, SH["not"]):
-            out.append(f"!COALESCE({self.conforms(inner, var, depth + 1)}, false)")
-        for inner in g.objects(shape, SH.node):
-            out.append(self.conforms(inner, var, depth + 1))
-        for prop in (SH.xone, SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals,
-                     SH.qualifiedValueShape, SH.closed, SH.uniqueLang, SH.minInclusive,
-                     SH.maxInclusive, SH.minExclusive, SH.maxExclusive):  # fmt: skip
-            if (shape, prop, None) in g:
-                raise UnsupportedShape(f"{prop.n3(g.namespace_manager)} on {shape}")
-        if depth > 0 and (shape, SH.sparql, None) in g:
-            raise UnsupportedShape(f"sh:sparql inside a nested shape ({shape})")
-        return out
-
-    @staticmethod
-    def _datatype(var: str, dt: str) -> str:
-        if dt == _RDF_LANGSTRING:
-            return f'(isLiteral({var}) && lang({var}) != "")'
-        base = f'(isLiteral({var}) && lang({var}) = "" && sameTerm(datatype({var}), <{dt}>)'
-        if dt in _CASTS:
-            # Well formed: Oxigraph's cast of the lexical form succeeds.
-            return base + f" && isLiteral(<{dt}>(STR({var}))))"
-        return base + ")"
-
-    @staticmethod
-    def _node_kind(var: str, kind: rdflib.term.Node) -> str:
-        tests = {
-            SH.IRI: f"isIRI({var})",
-            SH.Literal: f"isLiteral({var})",
-            SH.BlankNode: f"isBlank({var})",
-            SH.BlankNodeOrIRI: f"(isBlank({var}) || isIRI({var}))",
-            SH.BlankNodeOrLiteral: f"(isBlank({var}) || isLiteral({var}))",
-            SH.IRIOrLiteral: f"(isIRI({var}) || isLiteral({var}))",
-        }
-        if kind not in tests:
-            raise UnsupportedShape(f"sh:nodeKind {kind}")
-        return tests[kind]
+#: The public names of the compiler, wherever they are defined.
+__all__ = [
+    "Check",
+    "Part",
+    "UnsupportedShape",
+    "Violation",
+    "compile_shapes",
+    "predicates_read",
+    "run_checks",
+]
 
 
 def _text(g: rdflib.Graph, node: rdflib.term.Node, prop: URIRef) -> str | None:
@@ -303,8 +68,7 @@ def compile_shapes(shapes: rdflib.Graph, subclasses: bool = True) -> list[Check]
     rdfs:subClassOf triples: SHACL instances are then the directly typed nodes, and the
     queries avoid a property path.
     """
-    c = _Compiler(shapes)
-    c.subclasses = subclasses
+    c = Expressions(shapes, subclasses)
     g = shapes
     checks: list[Check] = []
     for node_shape in sorted(set(g.subjects(SH.targetClass, None)), key=str):
@@ -331,53 +95,6 @@ def compile_shapes(shapes: rdflib.Graph, subclasses: bool = True) -> list[Check]
     return checks
 
 
-def predicates_read(checks: Iterable[Check]) -> frozenset[str] | None:
-    """The predicates whose triples the checks can match, or ``None`` when one can match
-    any. A triple with another predicate cannot change a result: a store the checks run
-    on can leave it out."""
-    found: set[str] = set()
-    for check in checks:
-        if check.reads is None:
-            return None
-        found |= check.reads
-    return frozenset(found)
-
-
-@functools.lru_cache(maxsize=64)
-def _sparql_reads(query: str) -> frozenset[str] | None:
-    """The predicates a SPARQL query's patterns can match; ``None`` when a variable or a
-    negated path can match any, or when rdflib cannot read a query Oxigraph can (its
-    SPARQL extensions). The query comes from the shapes' author, so it is parsed
-    (rdflib's parser, tens of milliseconds: hence the cache), not guessed at."""
-    found: set[str] = set()
-
-    def path(node: object) -> bool:
-        if isinstance(node, URIRef):
-            found.add(str(node))
-            return True
-        if isinstance(node, Variable | NegatedPath) or not isinstance(node, Path):
-            return False
-        # Sequence and alternative paths hold .args, an inverse one .arg, a repeated .path
-        inner = getattr(node, "args", None) or [getattr(node, "arg", None) or node.path]
-        return all(path(part) for part in inner)
-
-    def walk(node: object) -> bool:
-        if isinstance(node, dict):  # an algebra node
-            return all(
-                all(path(t[1]) for t in value) if key == "triples" else walk(value)
-                for key, value in node.items()
-            )
-        if isinstance(node, list | tuple):
-            return all(walk(item) for item in node)
-        return True
-
-    try:
-        algebra = prepareQuery(query).algebra
-    except Exception:  # pyparsing's and rdflib's own errors alike: read nothing into it
-        return None
-    return frozenset(found) if walk(algebra) else None
-
-
 def _value_check(select: str, where: str, exprs: list[tuple[Part, str]]) -> Check | None:
     """One pass binding each constraint's result to ?ok{i}; solutions where one fails."""
     if not exprs:
@@ -393,7 +110,7 @@ def _value_check(select: str, where: str, exprs: list[tuple[Part, str]]) -> Chec
     return Check(query, parts)
 
 
-def _node_level(c: _Compiler, shape: rdflib.term.Node, target: str) -> list[Check]:
+def _node_level(c: Expressions, shape: rdflib.term.Node, target: str) -> list[Check]:
     g = c.g
     part = Part(str(shape), _text(g, shape, SH.name) or "-",
                 _text(g, shape, SH.message) or f"does not conform to {shape}",
@@ -406,7 +123,7 @@ def _node_level(c: _Compiler, shape: rdflib.term.Node, target: str) -> list[Chec
 
 
 def _property_level(
-    c: _Compiler,
+    c: Expressions,
     node_shape: rdflib.term.Node,
     prop_shapes: list[rdflib.term.Node],
     path: str,
@@ -432,7 +149,7 @@ def _property_level(
         for n in g.objects(ps, SH.maxCount):
             counts.append(part(("max", int(n))))
         for value in g.objects(ps, SH.hasValue):
-            has_values.append((part(("has", f"has{len(has_values)}")), _term(value)))
+            has_values.append((part(("has", f"has{len(has_values)}")), sparql_term(value)))
         for expr in c.value_constraints(ps, "?value", 0, skip_has_value=True):
             values.append((part(("ok", "")), expr))
         out += _sparql_constraints(c, ps, path, target, field, message, severity)
@@ -461,7 +178,7 @@ _PREBOUND = re.compile(r"\$(this|PATH|currentShape|shapesGraph)\b")
 
 
 def _sparql_constraints(
-    c: _Compiler,
+    c: Expressions,
     shape: rdflib.term.Node,
     path: str | None,
     target: str,
@@ -489,7 +206,7 @@ def _sparql_constraints(
                     raise UnsupportedShape("$PATH in a node shape's SPARQL constraint")
                 return path
             if name == "currentShape":
-                return _term(shape)
+                return sparql_term(shape)
             raise UnsupportedShape("$shapesGraph is not supported")
 
         inner = _PREBOUND.sub(replace, str(select))
@@ -502,7 +219,7 @@ def _sparql_constraints(
             raise UnsupportedShape(
                 f"the sh:select on {shape} is not SPARQL (in the query compiled from it: {exc})"
             ) from exc
-        reads = _sparql_reads(inner)  # only for a query Oxigraph can run
+        reads = sparql_reads(inner)  # only for a query Oxigraph can run
         if reads is None:
             c.reads = None
         else:
@@ -511,44 +228,3 @@ def _sparql_constraints(
         part = Part(str(shape), field, message, severity or _severity(g, shape), ("row", ""))
         out.append(Check(query, (part,)))
     return out
-
-
-def run_checks(
-    store: pyoxigraph.Store,
-    checks: Iterable[Check],
-    graphs: Sequence[str] | None = None,
-    jobs: int = 2,
-) -> list[Violation]:
-    """Run every check on the store (over ``graphs`` as the default graph, or the union of
-    all graphs), ``jobs`` queries at a time. Violations in a stable order."""
-    default = [pyoxigraph.NamedNode(g) for g in graphs] if graphs else None
-    false = pyoxigraph.Literal(False)
-
-    def run(check: Check) -> list[Violation]:
-        kwargs = {"default_graph": default} if default else {"use_default_graph_as_union": True}
-        found = []
-        for row in store.query(check.query, **kwargs):
-            focus, value = row["this"].value, row["value"]  # value: None when not projected
-            for part in check.parts:
-                kind, arg = part.test
-                if kind == "ok":
-                    failed = row[arg] == false
-                elif kind == "min":
-                    failed = int(row["n"].value) < int(arg)
-                elif kind == "max":
-                    failed = int(row["n"].value) > int(arg)
-                elif kind == "has":
-                    failed = int(row[str(arg)].value) == 0
-                else:
-                    failed = True
-                if failed:
-                    shown = value if kind in ("ok", "row") else None
-                    found.append(
-                        Violation(focus, part.shape, part.field, part.message, part.severity, shown)
-                    )
-        return found
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(run, list(checks)))
-    unique = {(v.focus, v.shape, v.message, str(v.value)): v for batch in results for v in batch}
-    return [unique[k] for k in sorted(unique)]
