@@ -22,6 +22,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple, Variable
 
 from pledge_lod.config import Settings
 from pledge_lod.publish import Target, bnode_groups, chunks
+from pledge_lod.release.on_store import physical_graph
 from pledge_lod.store.base import QuerySyntaxError, QueryTimeout, StoreUnavailable
 from pledge_lod.store.remote import (
     HttpClient,
@@ -30,7 +31,6 @@ from pledge_lod.store.remote import (
     RemoteTimeout,
     bind_values,
     parse_json_results,
-    physical_graph,
     rewrite_graphs,
     split_dataset,
     term_from_json,
