@@ -1,5 +1,11 @@
 """Answers of a remote store as pyoxigraph terms, so that nothing above the store
-interface can tell this backend from the embedded one."""
+interface can tell this backend from the embedded one.
+
+JSON results are read here rather than by ``pyoxigraph.parse_query_results``: that
+parser refuses Virtuoso's blank node labels (``nodeID://b123``: "Invalid bnode value")
+and keeps its booleans as ``"1"^^xsd:boolean``, which is not the term Oxigraph gives
+(``"true"``). Graphs (N-Triples, Turtle) are parsed by pyoxigraph.
+"""
 
 from __future__ import annotations
 

@@ -4,9 +4,12 @@ into the protocol's dataset, and graph names translated.
 A small tokenizer that knows only what these rewrites need (braces, parentheses, words,
 prefixed names and IRIs; it skips comments, strings and variables) is enough, and is
 exact on every query of the web layer (tests/test_remote_units.py checks the VALUES form
-against Oxigraph's own SEP-0007 substitution). A full SPARQL parser that writes queries
-back (rdflib's algebra) would reorder and rewrite the user's query; the remote store must
-get the query as sent, with only these edits.
+against Oxigraph's own SEP-0007 substitution). Why not a library: the one Python SPARQL
+parser that writes queries back, rdflib (``parseQuery``, ``translateQuery``,
+``translateAlgebra``), measured on a GROUP BY query with FROM and GRAPH: about 100 ms a
+query against 0.4 ms here, and what it writes back is another query (FROM dropped, the
+FILTER moved, ``OFFSET 0`` added). The remote store must get the user's query as sent,
+with only these edits.
 """
 
 from __future__ import annotations
