@@ -64,8 +64,9 @@ class HttpClient:
 
     def __init__(self, user: str = "", password: str = "", timeout: float = 10.0):
         self.user, self.password, self.timeout = user, password, timeout
+        # Proxies from the environment (and NO_PROXY) apply, as they do to the queries
+        # that SPARQLWrapper sends through urllib.
         self.session = requests.Session()
-        self.session.trust_env = False  # no proxy or .netrc from the environment
         if user:
             self.session.auth = HTTPDigestAuth(user, password)
 
