@@ -36,12 +36,8 @@ from procs import BenchError
 from pyoxigraph import RdfFormat
 from sparql_mix import Answer, Query, count_answer, http_get, query_path
 
-from pledge_lod.store.remote import (
-    QueryClient,
-    current_release_id,
-    parse_json_results,
-    read_manifest,
-)
+from pledge_lod.release.on_store import current_release_id, read_manifest
+from pledge_lod.store.remote import QueryClient, parse_json_results
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the Virtuoso runner shared with the tests

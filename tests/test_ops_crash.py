@@ -33,7 +33,7 @@ def _query_workers_of(pid: int) -> list[int]:
             cmd = Path(f"/proc/{child}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"pledge_lod.sparql.query_process" in cmd:
+        if b"pledge_lod.store.embedded.query_process" in cmd:
             found.append(child)
     return found
 

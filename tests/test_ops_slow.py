@@ -22,7 +22,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from pledge_lod.config import Settings
 from pledge_lod.server.gunicorn_worker import DEFER, MAX_HEAD, BufferingThreadWorker, request_size
 from pledge_lod.server.serve import gunicorn_options
-from pledge_lod.sparql.executor import Admission, ClientLimit
+from pledge_lod.sparql.admission import Admission, ClientLimit
 from test_ops_support import Server, gunicorn_server
 
 WORKERS, THREADS = 2, 4
@@ -196,7 +196,7 @@ def test_request_size() -> None:
 
 def test_the_per_client_query_limit_says_what_to_do() -> None:
     """429 itself is tested end to end in tests/test_sparql_limits.py; the message."""
-    admission = Admission(Settings(max_queries_per_client=2, query_timeout_s=10))
+    admission = Admission.from_settings(Settings(max_queries_per_client=2, query_timeout_s=10))
     with admission.admit("10.0.0.1"), admission.admit("10.0.0.1"):
         with admission.admit("10.0.0.2"):
             pass

@@ -50,7 +50,7 @@ def _settings(v: Virtuoso, folder: Path) -> Settings:
 
 def test_nothing_published_is_a_clear_error(virtuoso: Virtuoso, releases: Path) -> None:
     with pytest.raises(ReleaseError, match=r"nothing is published.*pledge-lod publish"):
-        RemoteStore(_settings(virtuoso, releases))
+        RemoteStore.open(_settings(virtuoso, releases))
 
 
 def test_the_app_starts_while_the_store_is_down(releases: Path) -> None:

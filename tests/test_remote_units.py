@@ -7,6 +7,7 @@ VALUES block, gives on Oxigraph exactly what SEP-0007 substitution gives.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.server
 import inspect
@@ -22,15 +23,16 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Triple, Variable
 
 from pledge_lod.config import Settings
 from pledge_lod.publish import Target, bnode_groups, chunks
+from pledge_lod.release.on_store import physical_graph
 from pledge_lod.store.base import QuerySyntaxError, QueryTimeout, StoreUnavailable
 from pledge_lod.store.remote import (
     HttpClient,
     QueryClient,
+    RemoteRefused,
     RemoteSnapshot,
     RemoteTimeout,
     bind_values,
     parse_json_results,
-    physical_graph,
     rewrite_graphs,
     split_dataset,
     term_from_json,
@@ -353,6 +355,80 @@ def test_digest_authentication_is_sent_up_front_after_the_first_challenge() -> N
         wrong = HttpClient(user, "wrong", timeout=5)
         with pytest.raises(Exception, match="refused the user name or password"):
             wrong.request("POST", server.url + "/gsp", b"x")
+    finally:
+        server.close()
+
+
+def test_a_stale_nonce_is_signed_again_once_and_the_upload_goes_through() -> None:
+    """RFC 7616 3.3: a server may refuse an old nonce with ``stale=true``; the client then
+    signs with the new nonce, without asking for the password again."""
+    realm, user, password = "SPARQL", "pledge", "secret"
+    nonces = ["n1"]
+
+    def handler(h, body):
+        auth = h.headers.get("Authorization", "")
+        nonce = nonces[-1]
+        stale = ', stale="true"' if f'nonce="{nonce}"' not in auth and auth else ""
+        challenge = {"WWW-Authenticate": f'Digest realm="{realm}", nonce="{nonce}", '
+                                         f'qop="auth", algorithm="MD5"{stale}'}
+        if not auth.startswith("Digest ") or f'nonce="{nonce}"' not in auth:
+            _reply(h, 401, b"", headers=challenge)
+            return
+        fields = {k.strip(): v.strip('"') for k, v in
+                  (part.split("=", 1) for part in auth[7:].split(","))}
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        ha1, ha2 = md5(f"{user}:{realm}:{password}"), md5(f"{h.command}:{fields['uri']}")
+        want = md5(f"{ha1}:{nonce}:{fields['nc']}:{fields['cnonce']}:auth:{ha2}")
+        _reply(h, 201 if fields["response"] == want else 403, b"ok")
+
+    server = _Server(handler)
+    try:
+        client = HttpClient(user, password, timeout=5)
+        assert client.request("POST", server.url + "/gsp", b"x" * 100).status == 201
+        nonces.append("n2")  # the server rotates its nonce
+        assert client.request("POST", server.url + "/gsp", b"y" * 100).status == 201
+        # challenge, signed; then signed with the old nonce (stale), signed with the new
+        assert [r[2][:1] for r in server.requests] == [b"x", b"x", b"y", b"y"]
+    finally:
+        server.close()
+
+
+def test_basic_authentication_when_the_store_asks_for_it() -> None:
+    """Fuseki and others ask for Basic: the same client answers it, and a wrong password
+    is a clear refusal."""
+    token = "Basic " + base64.b64encode(b"pledge:secret").decode()
+
+    def handler(h, body):
+        if h.headers.get("Authorization") == token:
+            _reply(h, 204, b"")
+        else:
+            _reply(h, 401, b"", headers={"WWW-Authenticate": 'Basic realm="fuseki"'})
+
+    server = _Server(handler)
+    try:
+        client = HttpClient("pledge", "secret", timeout=5)
+        assert client.request("POST", server.url + "/update", b"u").status == 204
+        assert client.request("POST", server.url + "/update", b"u").status == 204
+        with pytest.raises(RemoteRefused, match="refused the user name or password"):
+            HttpClient("pledge", "wrong", timeout=5).request("POST", server.url + "/update", b"u")
+    finally:
+        server.close()
+
+
+def test_an_upload_that_hangs_is_a_remote_timeout() -> None:
+    def handler(h, body):
+        time.sleep(3)
+        _reply(h, 201, b"late")
+
+    server = _Server(handler)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RemoteTimeout, match=r"did not answer within 0\.5 s"):
+            HttpClient(timeout=0.5).request("POST", server.url + "/gsp", b"x")
+        assert time.monotonic() - started < 2.5
     finally:
         server.close()
 

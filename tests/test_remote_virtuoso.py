@@ -40,8 +40,9 @@ from rdflib.compare import graph_diff, isomorphic
 from conftest import DATA, ROOT, copy_data, free_port, run_cli, wait_until_up
 from pledge_lod.config import Settings
 from pledge_lod.publish import Publisher, Target
+from pledge_lod.release.on_store import physical_graph
 from pledge_lod.store.embedded import EmbeddedStore
-from pledge_lod.store.remote import RemoteStore, parse_json_results, physical_graph
+from pledge_lod.store.remote import RemoteStore, parse_json_results
 from pledge_lod.web import create_app
 from pledge_lod.web.queries import Queries
 from pledge_lod.web.site import LICENCE_NAMES
@@ -116,7 +117,7 @@ def _settings(v: Virtuoso, r: Releases, **kw) -> Settings:
 
 
 def _remote(v: Virtuoso, r: Releases) -> RemoteStore:
-    store = RemoteStore(_settings(v, r))
+    store = RemoteStore.open(_settings(v, r))
     store.recheck_s = 0.0
     return store
 

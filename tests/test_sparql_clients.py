@@ -258,28 +258,29 @@ def test_the_remote_backend_relays_to_another_endpoint(server: Server, store,
     import dataclasses
 
     from pledge_lod.config import Settings
+    from pledge_lod.http.results import BY_KEY
     from pledge_lod.release.layout import read_current
-    from pledge_lod.sparql.executor import Job, QuerySyntax
-    from pledge_lod.sparql.remote_runner import RemoteRunner
-    from pledge_lod.store.remote import QueryClient, RemoteSnapshot
+    from pledge_lod.store import QueryLimits, QuerySyntaxError, UserQuery
+    from pledge_lod.store.remote import QueryClient, RemoteRunner, RemoteSnapshot
 
     release = read_current(server.releases)
     w3c = {f"w3c{n}": f"http://kasei.us/2009/09/sparql/data/data{n}.rdf" for n in (1, 2, 3)}
     release = dataclasses.replace(release, graphs={**release.graphs, **w3c})
     # The live endpoint holds every graph under its published name.
     snapshot = RemoteSnapshot(release, QueryClient(server.url + "/sparql", 5.0), release.graphs)
-    runner = RemoteRunner(Settings(query_timeout_s=5))
+    runner = RemoteRunner(QueryLimits.from_settings(Settings(query_timeout_s=5)))
 
-    def job(text: str, results: str | None, graph: str | None) -> Job:
-        return Job(text, "http://e/sparql", None, None, True, results, graph)
+    def job(text: str, results: str | None, graph: str | None) -> UserQuery:
+        return UserQuery(text, "http://e/sparql", None, None, True,
+                         BY_KEY[results] if results else None, BY_KEY[graph] if graph else None)
 
-    answer = runner.run(job(queries.select, "csv", "ttl"), snapshot, "test")
+    answer = runner.run(job(queries.select, "csv", "ttl"), snapshot)
     assert answer.kind == "results" and answer.format == "csv"
     assert rows_of(Result.parse(io.BytesIO(answer.body), format="csv")) == \
         expected_rows(store, queries.select)
-    answer = runner.run(job(queries.construct, "json", "nt"), snapshot, "test")
+    answer = runner.run(job(queries.construct, "json", "nt"), snapshot)
     assert answer.kind == "graph" and answer.format == "nt"
     graph = rdflib.Graph().parse(data=answer.body, format="nt")
     assert triples_of(graph) == expected_graph(store, queries.construct)
-    with pytest.raises(QuerySyntax):
-        runner.run(job("ASK {", "json", None), snapshot, "test")
+    with pytest.raises(QuerySyntaxError):
+        runner.run(job("ASK {", "json", None), snapshot)

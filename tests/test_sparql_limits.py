@@ -211,7 +211,7 @@ def test_a_worker_follows_the_release(tmp_path) -> None:
     """A job names its release's store; a worker reopens when that changes."""
     import pyoxigraph
 
-    from pledge_lod.sparql.query_process import Runner
+    from pledge_lod.store.embedded.query_process import Runner
 
     paths = []
     for n in (1, 2):

@@ -137,15 +137,17 @@ def test_a_worker_stays_off_the_network_without_the_guard(server: Server,
                                                           listener: Listener) -> None:
     """Defence in depth: SERVICE handed straight to a worker cannot connect either."""
     from pledge_lod.config import Settings
-    from pledge_lod.sparql.executor import Executor, Job, WorkerFailed
+    from pledge_lod.http.results import BY_KEY
+    from pledge_lod.store import QueryFailed, QueryLimits, UserQuery
+    from pledge_lod.store.embedded import EmbeddedStore
 
-    executor = Executor(Settings(query_timeout_s=10))
+    store = EmbeddedStore(server.releases)
+    executor = store.query_runner(QueryLimits.from_settings(Settings(query_timeout_s=10)))
     try:
-        job = Job(f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}",
-                  "http://e/sparql", None, None, True, "json", None)
-        store = str(server.releases / "current" / "store")
-        with pytest.raises(WorkerFailed, match=r"(?i)network|unreachable|connect"):
-            executor.run(job, store, "test")
+        job = UserQuery(f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}",
+                        "http://e/sparql", None, None, True, BY_KEY["json"], None)
+        with pytest.raises(QueryFailed, match=r"(?i)network|unreachable|connect"):
+            executor.run(job, store.snapshot())
         assert all(slot.isolated for slot in executor.pool.slots if slot.ready)
     finally:
         executor.close()

@@ -234,7 +234,7 @@ def query_workers(pid: int) -> list[int]:
     for child in descendants(pid):
         with contextlib.suppress(OSError):
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"pledge_lod.sparql.query_process" in cmdline:
+            if b"pledge_lod.store.embedded.query_process" in cmdline:
                 found.append(child)
     return found
 

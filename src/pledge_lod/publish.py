@@ -1,6 +1,6 @@
 """``pledge-lod publish``: push a release to an external SPARQL store, then switch to it.
 
-Steps (see :mod:`pledge_lod.store.remote` for the control graph they maintain):
+Steps (see :mod:`pledge_lod.release.on_store` for the control graph they maintain):
 
 1. Read where the store stands: which release is current, which are kept.
 2. Same release already current: nothing to do (running publish twice is harmless).
@@ -35,18 +35,17 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
 
 from .config import Settings
 from .release import layout
-from .store.base import StoreError
-from .store.remote import (
+from .release.on_store import (
     CONTROL_GRAPH,
     CTL,
     POINTER,
     XSD,
-    HttpClient,
-    QueryClient,
     current_release_id,
     physical_graph,
     release_node,
 )
+from .store.base import StoreError
+from .store.remote import HttpClient, QueryClient
 
 Progress = Callable[[str], None]
 DEFAULT_CHUNK = 50_000

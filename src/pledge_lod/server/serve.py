@@ -9,14 +9,11 @@ code 1, not a traceback from every worker. Workers then open the store themselve
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..release.layout import read_current
-from ..store import ReleaseError
+from ..store import ReleaseError, StoreUnavailable, UnknownBackend, check_store
 
 
 class ServeError(Exception):
@@ -24,12 +21,20 @@ class ServeError(Exception):
 
 
 def check_release(settings: Settings, base_given: bool) -> str:
-    """The base of the release that will be served; ServeError if it cannot be."""
-    if settings.backend != "oxigraph":
-        return _check_remote(settings)
+    """The base of the release that will be served; ServeError if it cannot be.
+
+    The store's backend checks what it would serve (:func:`pledge_lod.store.check_store`).
+    Nothing to serve: refuse to start. The store unreachable: start anyway (workers answer
+    503 until it is back) and say so."""
     try:
-        release = read_current(settings.releases_dir)
-    except ReleaseError as exc:
+        release = check_store(settings)
+    except (ReleaseError, UnknownBackend) as exc:
+        raise ServeError(str(exc)) from exc
+    except StoreUnavailable as exc:
+        print(f"pledge-lod serve: warning: {exc}; serving 503 until it answers",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return settings.base
+    except ValueError as exc:  # settings the backend cannot use (no store URL, say)
         raise ServeError(str(exc)) from exc
     if base_given and release.base.rstrip("/") != settings.base.rstrip("/"):
         raise ServeError(
@@ -37,46 +42,7 @@ def check_release(settings: Settings, base_given: bool) -> str:
             f"{settings.base}: rebuild it with `pledge-lod build --base {settings.base} "
             f"--releases {settings.releases_dir}` or drop --base"
         )
-    _check_store_opens(release.store_path)
     return release.base
-
-
-def _check_remote(settings: Settings) -> str:
-    """Ask the remote store what it serves. Nothing published: refuse to start. The store
-    unreachable: start anyway (workers answer 503 until it is back) and say so."""
-    from ..store import StoreUnavailable
-    from ..store.remote import RemoteStore
-
-    try:
-        snap = RemoteStore(settings)._refresh()
-    except ReleaseError as exc:
-        raise ServeError(str(exc)) from exc
-    except StoreUnavailable as exc:
-        print(f"pledge-lod serve: warning: {exc}; serving 503 until it answers",
-              file=sys.stderr, flush=True)  # fmt: skip
-        return settings.base
-    return snap.release.base
-
-
-def _check_store_opens(path: Path) -> None:
-    """Open the store read-only once, in a child process, the way every worker will.
-
-    Not in this process: opening RocksDB starts background threads, and a gunicorn master
-    that forks workers while such threads exist hands them locks held by threads that do
-    not exist in the child (workers hung or crashed, and the master ignored SIGTERM)."""
-    code = "import sys, pyoxigraph; pyoxigraph.Store.read_only(sys.argv[1])"
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ServeError(f"the store at {path} took too long to open") from exc
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise ServeError(
-            f"the release's store at {path} cannot be opened ({last}); "
-            "run `pledge-lod build` to make a new one"
-        )
 
 
 def _app_factory(settings: Settings):

@@ -1,8 +1,8 @@
 """The SPARQL 1.1 Protocol endpoint: ``/sparql`` (and ``/sparql/``).
 
-``create_blueprint`` is the one entry point the web app uses. The heavy parts (Flask
-views, the query process pool) are imported lazily so that the query worker processes,
-which import :mod:`pledge_lod.sparql.query_process`, stay small and start fast.
+``create_blueprint`` is the one entry point the web app uses; the Flask views are
+imported lazily. Queries run through the store's query runner (:mod:`pledge_lod.store`):
+this package states the limits and the per-client bound, the backend enforces them.
 """
 
 from __future__ import annotations

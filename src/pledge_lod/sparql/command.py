@@ -1,7 +1,7 @@
 """``pledge-lod query``: run a query against the release or any SPARQL endpoint.
 
-Against the release, the query takes the endpoint's own path (guard, worker process,
-time limit), so what works here works on the server and the other way round. Against
+Against the release, the query takes the endpoint's own path (guard, the store's query
+runner, time limit), so what works here works on the server and the other way round. Against
 another endpoint (``--endpoint URL``) it goes through SPARQLWrapper. Output is an
 aligned table, or the bytes of the chosen ``--format`` exactly as served.
 """
@@ -79,9 +79,17 @@ def format_table(table: Table) -> str:
 
 def run_local(settings: Settings, text: str, fmt: str) -> tuple[str, bytes]:
     """Run on the current release; returns (answer kind, bytes in the wanted format)."""
-    from ..store import ReleaseError, StoreError, open_store
+    from ..http.results import BY_KEY
+    from ..store import (
+        NotAcceptable,
+        QueryLimits,
+        QuerySyntaxError,
+        ReleaseError,
+        StoreError,
+        UserQuery,
+        open_store,
+    )
     from . import guard
-    from .executor import ExecutionError, Executor, Job, NotAcceptable, QuerySyntax
 
     try:
         inspection = guard.inspect(text, settings.max_query_bytes)
@@ -93,30 +101,33 @@ def run_local(settings: Settings, text: str, fmt: str) -> tuple[str, bytes]:
         raise CommandError(f"--format {fmt} does not fit a {inspection.form} query: use "
                            f"{wanted} (or table)", 2)
     try:
-        snapshot = open_store(settings).snapshot()
+        store = open_store(settings)
+        snapshot = store.snapshot()
     except (ReleaseError, StoreError) as exc:
         raise CommandError(str(exc)) from None
-    job = Job(
+    job = UserQuery(
         query=text,
         base_iri=f"{snapshot.release.base.rstrip('/')}/sparql",
         default_graphs=None,
         named_graphs=None,
         union=not inspection.has_dataset,
-        results_format="json" if fmt == "table" else (fmt if kind == "results" else None),
-        graph_format="nt" if fmt == "table" else (fmt if kind == "graph" else None),
+        results_format=BY_KEY["json" if fmt == "table" else fmt] if kind != "graph" else None,
+        graph_format=BY_KEY["nt" if fmt == "table" else fmt] if kind != "results" else None,
     )
-    executor = Executor(settings.with_overrides(max_concurrent_queries=1))
+    runner = store.query_runner(QueryLimits.from_settings(
+        settings.with_overrides(max_concurrent_queries=1)))
     try:
-        answer = executor.run(job, str(snapshot.release.store_path), "cli")
-    except ExecutionError as exc:
+        answer = runner.run(job, snapshot)
+    except StoreError as exc:
         message = str(exc) or type(exc).__name__
-        if isinstance(exc, QuerySyntax):
+        if isinstance(exc, QuerySyntaxError):
             message = f"syntax error: {message}"
         if isinstance(exc, NotAcceptable):
             message = f"--format {fmt} does not fit this query's answer"
         raise CommandError(message) from None
     finally:
-        executor.close()
+        runner.close()
+        store.close()
     return answer.kind, answer.body
 
 

@@ -1,7 +1,8 @@
 """The Flask side of the endpoint: one view at ``/sparql`` and ``/sparql/``.
 
 A request goes: protocol (:mod:`.protocol`) -> guard (:mod:`.guard`) -> format
-(:mod:`pledge_lod.http.results`) -> a worker process (:mod:`.executor`) -> response. A bare GET is
+(:mod:`pledge_lod.http.results`) -> the per-client bound (:mod:`.admission`) -> the
+store's query runner, on the release the request's snapshot pins -> response. A bare GET is
 answered with the service description (:mod:`.description`), or the query page for a
 browser (:mod:`.page`). Every failure is a 4xx or 503 with a message saying what to do;
 the user's query goes to the engine exactly as sent (after the guard), and nothing from
@@ -19,21 +20,21 @@ from ..config import Settings
 from ..http.results import BY_KEY, GRAPH, HTML, RESULTS, Format, formats_of, negotiate
 from ..http.results import NotAcceptable as FormatNotAcceptable
 from ..rdf import vocab as v
-from ..store import Store, StoreUnavailable
-from . import guard
-from .description import serialize_description, service_triples
-from .executor import (
+from ..store import (
     Answer,
-    Busy,
-    ClientLimit,
-    ExecutionError,
-    Executor,
-    Job,
     NotAcceptable,
-    QuerySyntax,
-    QueryTimedOut,
+    QueryLimits,
+    QuerySyntaxError,
+    QueryTimeout,
     ResultTooLarge,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    UserQuery,
 )
+from . import guard
+from .admission import Admission, ClientLimit
+from .description import serialize_description, service_triples
 from .page import download_links, render_page
 from .protocol import ALLOWED_METHODS, ProtocolError, ProtocolRequest, parse_request
 from .tables import Table, table_from_json, table_from_ntriples
@@ -51,19 +52,18 @@ COMMON_HEADERS = {
 
 
 class Endpoint:
-    """The endpoint's state: settings, the store, and the query runner."""
+    """The endpoint's state: settings, the store, the per-client bound, and the query
+    runner the store made for this endpoint's limits (``executor``)."""
 
     def __init__(self, settings: Settings, store: Store):
         self.settings = settings
         self.store = store
-        if getattr(store, "name", "") == "remote":
-            from .remote_runner import RemoteRunner
+        self.admission = Admission.from_settings(settings)
+        self.executor = store.query_runner(QueryLimits.from_settings(settings))
 
-            self.remote: RemoteRunner | None = RemoteRunner(settings)
-            self.executor: Executor | None = None
-        else:
-            self.remote = None
-            self.executor = Executor(settings)
+    def close(self) -> None:
+        """Stop the query runner (its worker processes, on the embedded store)."""
+        self.executor.close()
 
     # -- the view -------------------------------------------------------------------
 
@@ -170,21 +170,19 @@ class Endpoint:
         html = any(f.kind == HTML for f in chosen.values())
         results_fmt = chosen.get(RESULTS)
         graph_fmt = chosen.get(GRAPH)
-        job = Job(
+        job = UserQuery(
             query=text,
             base_iri=self._iris().sparql,
             default_graphs=(parsed.default_graphs or []) if parsed.has_dataset else None,
             named_graphs=(parsed.named_graphs or []) if parsed.has_dataset else None,
             union=not parsed.has_dataset and not inspection.has_dataset,
-            results_format="json" if html else (results_fmt.key if results_fmt else None),
-            graph_format="nt" if html else (graph_fmt.key if graph_fmt else None),
+            results_format=BY_KEY["json"] if html else results_fmt,
+            graph_format=BY_KEY["nt"] if html else graph_fmt,
         )
         try:
             answer = self._run(job)
-        except ExecutionError as exc:
+        except (StoreError, ClientLimit) as exc:
             return self._execution_error(exc, text, html)
-        except StoreUnavailable as exc:
-            return self._error(503, str(exc), {"Retry-After": str(exc.retry_after)}, query=text)
         except OSError as exc:  # no process could be started (fork limits, file handles)
             log.error("cannot start a query worker: %s", exc)
             return self._error(503, "the endpoint cannot start a query worker right now; try "
@@ -193,13 +191,9 @@ class Endpoint:
             return self._results_page(parsed, text, answer)
         return self._respond(answer.body, BY_KEY[answer.format])
 
-    def _run(self, job: Job) -> Answer:
-        client = request.remote_addr or "unknown"
-        snapshot = self.store.snapshot()
-        if self.remote is not None:
-            return self.remote.run(job, snapshot, client)
-        assert self.executor is not None
-        return self.executor.run(job, str(snapshot.release.store_path), client)
+    def _run(self, job: UserQuery) -> Answer:
+        with self.admission.admit(request.remote_addr or "unknown"):
+            return self.executor.run(job, self.store.snapshot())
 
     def _results_page(self, parsed: ProtocolRequest, text: str, answer: Answer) -> Response:
         table: Table = (table_from_json(answer.body) if answer.kind == RESULTS
@@ -210,22 +204,23 @@ class Endpoint:
                                          answer.kind, params)
         return self._page(query=text, table=table)
 
-    def _execution_error(self, exc: ExecutionError, text: str, html: bool) -> Response:
+    def _execution_error(self, exc: StoreError | ClientLimit, text: str,
+                         html: bool) -> Response:
         if isinstance(exc, NotAcceptable):
             offered = [f.media_type for f in formats_of(exc.kind, html=True)]
             return self._not_acceptable(
                 "this query's answer cannot be given in the format asked for", offered)
-        if isinstance(exc, QuerySyntax):
+        if isinstance(exc, QuerySyntaxError):
             return self._error(400, f"syntax error: {exc}", query=text)
         if isinstance(exc, ResultTooLarge):
             return self._error(400, str(exc), query=text)
         if isinstance(exc, ClientLimit):
             return self._error(429, str(exc), {"Retry-After": str(exc.retry_after)}, query=text)
-        if isinstance(exc, Busy):
-            return self._error(503, str(exc), {"Retry-After": str(exc.retry_after)}, query=text)
-        if isinstance(exc, QueryTimedOut):
+        if isinstance(exc, QueryTimeout):  # before StoreUnavailable: a remote timeout is both
             return self._error(503, f"{exc}: this endpoint's time limit is "
                                     f"{self.settings.query_timeout_s:g} s per query", query=text)
+        if isinstance(exc, StoreUnavailable):  # the store down, or every query slot busy
+            return self._error(503, str(exc), {"Retry-After": str(exc.retry_after)}, query=text)
         log.warning("query failed: %s", exc)
         return self._error(503, str(exc), query=text)
 

@@ -1,42 +1,48 @@
-"""Where the server's data comes from: one interface (:mod:`.base`), several backends."""
+"""Where the server's data comes from: one interface (:mod:`.base`), several backends
+chosen by name from a registry (:mod:`.registry`)."""
 
 from __future__ import annotations
 
-from ..config import Settings
 from ..release.layout import ReleaseError, ReleaseInfo
 from .base import (
+    Answer,
+    Busy,
+    NotAcceptable,
+    QueryFailed,
+    QueryLimits,
+    QueryRunner,
     QuerySyntaxError,
     QueryTimeout,
+    ResultTooLarge,
     SelectResult,
     Snapshot,
     Store,
     StoreError,
     StoreUnavailable,
+    UserQuery,
 )
-
-
-def open_store(settings: Settings) -> Store:
-    """The backend the settings name. Raises ReleaseError if there is nothing to serve."""
-    if settings.backend == "oxigraph":
-        from .embedded import EmbeddedStore
-
-        return EmbeddedStore(settings.releases_dir)
-    if settings.backend == "remote":
-        from .remote import RemoteStore
-
-        return RemoteStore(settings)
-    raise ValueError(f"backend {settings.backend!r} is not 'oxigraph' or 'remote'")
-
+from .registry import UnknownBackend, check_store, open_store, register
 
 __all__ = [
+    "Answer",
+    "Busy",
+    "NotAcceptable",
+    "QueryFailed",
+    "QueryLimits",
+    "QueryRunner",
     "QuerySyntaxError",
     "QueryTimeout",
     "ReleaseError",
     "ReleaseInfo",
+    "ResultTooLarge",
     "SelectResult",
     "Snapshot",
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "UnknownBackend",
+    "UserQuery",
+    "check_store",
     "open_store",
+    "register",
 ]

@@ -12,6 +12,14 @@ terms by the backend (SEP-0007 substitution on Oxigraph, VALUES on a remote stor
 pasted into query text. Oxigraph substitutes only variables a SELECT projects, so a
 query that takes a binding projects it (``SELECT ?this ?label ...``), grouping by it in
 aggregates.
+
+A user's query at the SPARQL endpoint is different: its text is the user's (already
+checked by the endpoint's guard), it must be stopped when it runs too long or answers
+too much, and its answer is bytes in the format the client negotiated. A store runs it
+through a :class:`QueryRunner` it makes for the endpoint's :class:`QueryLimits`, on the
+release a snapshot pins. How the limits are enforced is the backend's business (worker
+processes that can be killed on the embedded backend, the store's own limit and a
+socket timeout on a remote one); the errors are the classes below, whichever backend.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Protocol
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
+from ..config import Settings
 from ..release.layout import ReleaseInfo
 
 Term = NamedNode | BlankNode | Literal
@@ -49,6 +58,93 @@ class QuerySyntaxError(StoreError):
     """The query text is not valid SPARQL."""
 
 
+class Busy(StoreUnavailable):
+    """Every query slot stayed busy for the whole queue wait (HTTP 503 with Retry-After)."""
+
+
+class ResultTooLarge(StoreError):
+    """The answer outgrew the endpoint's limit on result bytes."""
+
+
+class NotAcceptable(StoreError):
+    """The query's answer kind ("results" or "graph") has no format the client accepts."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+class QueryFailed(StoreError):
+    """A user's query could not be evaluated (out of memory, CPU, a worker that died)."""
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """What bounds a user's query: the part of the settings a query runner uses."""
+
+    timeout_s: float
+    max_result_bytes: int
+    max_concurrent: int
+    queue_wait_s: float
+    memory_mb: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QueryLimits:
+        return cls(settings.query_timeout_s, settings.max_result_bytes,
+                   max(1, settings.max_concurrent_queries), settings.query_queue_wait_s,
+                   settings.query_memory_mb)
+
+    @property
+    def busy_retry_after(self) -> int:
+        """Retry-After for a refused query: half a query's time, when a slot may be free."""
+        return max(1, round(self.timeout_s / 2))
+
+
+class AnswerFormat(Protocol):
+    """A format an answer may be given in, as the endpoint's negotiation names it
+    (:class:`pledge_lod.http.results.Format` is one): its key, the kind of answer it
+    serialises ("results" or "graph"), its media type and the aliases stores use."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def media_type(self) -> str: ...
+
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """A user's query, guarded, with the dataset and formats the request asked for.
+
+    Graph IRIs are plain strings, checked beforehand; ``None`` means the request named
+    no graphs; ``union`` asks for the union of the release's graphs as default graph.
+    The formats are those negotiated for each kind of answer (None: that kind is not
+    acceptable)."""
+
+    query: str
+    base_iri: str
+    default_graphs: list[str] | None
+    named_graphs: list[str] | None
+    union: bool
+    results_format: AnswerFormat | None
+    graph_format: AnswerFormat | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A user's query answered: its kind ("results" or "graph"), format key and bytes."""
+
+    kind: str
+    format: str
+    body: bytes
+
+
 @dataclass(frozen=True)
 class SelectResult:
     variables: list[str]
@@ -68,6 +164,16 @@ class Snapshot(Protocol):
     def ask(self, query: str, bindings: Bindings | None = None) -> bool: ...
 
 
+class QueryRunner(Protocol):
+    """Runs users' queries under one set of limits; made by a store for its endpoint."""
+
+    def run(self, query: UserQuery, snapshot: Snapshot) -> Answer:
+        """Answer ``query`` on the release ``snapshot`` pins; raises the errors above."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Store(Protocol):
     """A backend: hands out snapshots of its current release."""
 
@@ -75,7 +181,24 @@ class Store(Protocol):
 
     def snapshot(self) -> Snapshot: ...
 
+    def query_runner(self, limits: QueryLimits) -> QueryRunner: ...
+
     def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    """What the registry holds for a backend name: a store class that opens from the
+    settings and checks, before a server forks its workers, that there is something
+    to serve (without opening what a worker opens itself)."""
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store: ...
+
+    @classmethod
+    def check(cls, settings: Settings) -> ReleaseInfo:
+        """The release a server would serve now. ReleaseError if there is none (or it is
+        damaged); StoreUnavailable if the backend cannot be asked right now."""
+        ...
 
 
 def values_clause(bindings: Bindings) -> tuple[list[str], Sequence[Term]]:

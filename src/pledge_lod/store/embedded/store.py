@@ -9,6 +9,8 @@ old one.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,8 +18,10 @@ from pathlib import Path
 import pyoxigraph
 from pyoxigraph import QueryBoolean, QuerySolutions, Variable
 
-from ..release.layout import ReleaseError, ReleaseInfo, current_id, read_current
-from .base import Bindings, QuerySyntaxError, SelectResult, StoreUnavailable
+from ...config import Settings
+from ...release.layout import ReleaseError, ReleaseInfo, current_id, read_current
+from ..base import Bindings, QueryLimits, QuerySyntaxError, SelectResult, StoreUnavailable
+from .executor import Executor
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,35 @@ class EmbeddedStore:
         self._checked = 0.0
         self._refused: str | None = None  # the `current` target last found unservable
         self._open()  # fail at start-up, with a clear message, if there is no release
+
+    @classmethod
+    def open(cls, settings: Settings) -> EmbeddedStore:
+        return cls(settings.releases_dir)
+
+    @classmethod
+    def check(cls, settings: Settings) -> ReleaseInfo:
+        """The current release, its store opened once in a child process, the way every
+        worker will. Not in this process: opening RocksDB starts background threads, and
+        a gunicorn master that forks workers while such threads exist hands them locks
+        held by threads that do not exist in the child (workers hung or crashed, and the
+        master ignored SIGTERM)."""
+        release = read_current(settings.releases_dir)
+        code = "import sys, pyoxigraph; pyoxigraph.Store.read_only(sys.argv[1])"
+        path = release.store_path
+        try:
+            result = subprocess.run([sys.executable, "-c", code, str(path)],
+                                    capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            raise ReleaseError(f"the store at {path} took too long to open") from exc
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+            raise ReleaseError(f"the release's store at {path} cannot be opened ({last}); "
+                               "run `pledge-lod build` to make a new one")
+        return release
+
+    def query_runner(self, limits: QueryLimits) -> Executor:
+        """Users' queries run in worker processes that are killed at the time limit."""
+        return Executor(limits)
 
     def _open(self) -> EmbeddedSnapshot:
         link = current_id(self.releases_dir)
