@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from ..config import Settings
-from ..http.results import BY_KEY, FORMATS
+from ..http.formats import BY_KEY, FORMATS
 from ..store import QuerySyntaxError, QueryTimeout, StoreError, StoreUnavailable
 from .executor import (
     Admission,
