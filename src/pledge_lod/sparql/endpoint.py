@@ -247,8 +247,11 @@ class Endpoint:
         return self._respond(html.encode("utf-8"), HTML, status, headers)
 
     def _wants_html(self) -> bool:
-        accept = request.accept_mimetypes
-        return accept.best_match(["text/plain", "text/html"]) == "text/html"
+        """An error as the query page only for a client that prefers HTML to text."""
+        try:
+            return negotiate((TEXT, HTML), request.headers.get("Accept")) is HTML
+        except FormatNotAcceptable:
+            return False
 
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None,
                query: str | None = None) -> Response:

@@ -29,7 +29,9 @@ from ..http.formats import (
     formats_of,
 )
 from ..rdf import vocab as v
+from .http import represent
 from .listings import FACETS
+from .site import site, snapshot
 
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
 _ERRORS_IN = tuple(f.media_type for f in ERROR_FORMATS)
@@ -397,9 +399,6 @@ def register(app: Flask, limits: ApiLimits) -> None:
     """Serve the description at ``/openapi.json`` (its server URL is the release's base)."""
 
     def openapi() -> Response:
-        from .http import represent
-        from .site import site, snapshot
-
         snap = snapshot()
         rd = site().release_data(snap.release)
         body = json.dumps(document(limits, rd.base), separators=(",", ":")).encode("utf-8")

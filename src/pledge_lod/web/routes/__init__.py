@@ -26,8 +26,9 @@ from . import definitions, files, paged, things  # noqa: F401  (they add the rou
 from .common import bp
 
 #: First path segments of the routes whose answers are pure functions of the release,
-#: path, query and Accept (plus the conditional headers, through :func:`..http.represent`):
-#: :mod:`..caches.responses` replays them. Not the SPARQL endpoint, files or static assets.
+#: path, query and Accept (plus the conditional headers, through
+#: :func:`pledge_lod.web.http.represent`): :mod:`pledge_lod.web.caches.responses` replays
+#: them. Not the SPARQL endpoint, files or static assets.
 #: A route added here must read nothing else of the request.
 CACHEABLE_ROOTS: frozenset[str] = frozenset(
     {"", "id", "doc", "pledges", "def", ".well-known", "context.jsonld", "robots.txt", "graph"}
