@@ -24,9 +24,11 @@ TEXT_KIND = "text"
 JSON_KIND = "json"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Format:
-    """One representation we can produce."""
+    """One representation we can produce. Compared and hashed by identity: each format
+    is one constant of this table, and the negotiation's cache hashes the offer on every
+    request."""
 
     key: str
     kind: str
