@@ -258,7 +258,7 @@ def test_the_remote_backend_relays_to_another_endpoint(server: Server, store,
     import dataclasses
 
     from pledge_lod.config import Settings
-    from pledge_lod.http.results import BY_KEY
+    from pledge_lod.http.formats import BY_KEY
     from pledge_lod.release.layout import read_current
     from pledge_lod.store import QueryLimits, QuerySyntaxError, UserQuery
     from pledge_lod.store.remote import QueryClient, RemoteRunner, RemoteSnapshot

@@ -137,7 +137,7 @@ def test_a_worker_stays_off_the_network_without_the_guard(server: Server,
                                                           listener: Listener) -> None:
     """Defence in depth: SERVICE handed straight to a worker cannot connect either."""
     from pledge_lod.config import Settings
-    from pledge_lod.http.results import BY_KEY
+    from pledge_lod.http.formats import BY_KEY
     from pledge_lod.store import QueryFailed, QueryLimits, UserQuery
     from pledge_lod.store.embedded import EmbeddedStore
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pledge_lod.http.results import NotAcceptable, negotiate
+from pledge_lod.http.formats import formats_of
+from pledge_lod.http.negotiation import NotAcceptable, negotiate
 from pledge_lod.sparql import guard
 from pledge_lod.sparql.protocol import ProtocolError, parse_request
 from pledge_lod.sparql.tables import table_from_json
@@ -130,6 +131,8 @@ def test_protocol_errors_have_the_right_status() -> None:
     ("results", None, [], "json"),
     ("results", "*/*", [], "json"),
     ("results", "application/sparql-results+xml", [], "xml"),
+    ("results", "application/sparql-results+xml;charset=utf-8", [], "xml"),
+    ("results", "text/csv;header=present;q=0.5, text/tab-separated-values;q=0.4", [], "csv"),
     ("results", "application/json", [], "json"),
     ("results", "text/csv;q=0.5, text/tab-separated-values", [], "tsv"),
     ("results", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", [], "html"),
@@ -145,17 +148,17 @@ def test_protocol_errors_have_the_right_status() -> None:
     ("graph", None, ["json"], "jsonld"),
 ])
 def test_negotiation(kind: str, accept: str | None, names: list[str], expected: str) -> None:
-    assert negotiate(kind, accept, names).key == expected
+    assert negotiate(formats_of(kind), accept, names).key == expected
 
 
 def test_negotiation_refuses_with_the_offer() -> None:
     with pytest.raises(NotAcceptable) as info:
-        negotiate("results", "image/png", [])
+        negotiate(formats_of("results"), "image/png", [])
     assert "application/sparql-results+json" in info.value.offered
     with pytest.raises(NotAcceptable):
-        negotiate("graph", None, ["csv"])
+        negotiate(formats_of("graph"), None, ["csv"])
     with pytest.raises(NotAcceptable):
-        negotiate("results", "text/csv;q=0", [])
+        negotiate(formats_of("results"), "text/csv;q=0", [])
 
 
 def test_tables_link_only_web_iris() -> None:

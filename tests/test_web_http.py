@@ -303,6 +303,46 @@ def test_404_comes_in_the_negotiated_format(client: FlaskClient) -> None:
         assert "Accept" in resp.headers.get("Vary", "")
 
 
+@pytest.mark.parametrize(
+    "accept,expected",
+    [
+        ("text/rdf+n3", "text/turtle"),
+        ("application/x-json+ld", "application/ld+json"),
+        ("text/xml", "application/rdf+xml"),
+        ("application/rdf+xml;charset=utf-8", "application/rdf+xml"),
+        ("application/n-triples; q=0.5, text/turtle;charset=utf-8; q=0.4", "application/n-triples"),
+    ],
+)
+def test_documents_and_the_endpoint_share_one_negotiation(
+    client: FlaskClient, samples: dict[str, str], accept: str, expected: str
+) -> None:
+    """One table of formats and one negotiation: an RDF document and the SPARQL service
+    description (an RDF graph too) answer an alias, or a media type with parameters, in
+    the same format."""
+    for path in (f"/doc/place/{samples['place']}", "/sparql"):
+        resp = client.get(path, headers={"Accept": accept})
+        assert resp.status_code == 200 and media(resp) == expected, (path, accept)
+        assert "Accept" in resp.headers.get("Vary", "")
+
+
+def test_charset_only_where_the_media_type_defines_one(
+    client: FlaskClient, samples: dict[str, str]
+) -> None:
+    """Turtle, RDF/XML and HTML say ``charset=utf-8``; N-Triples and JSON-LD are UTF-8 by
+    definition and their registrations define no parameter, so they say nothing: the
+    same for a document and for the endpoint's service description."""
+    expected = {
+        "text/turtle": "text/turtle; charset=utf-8",
+        "application/rdf+xml": "application/rdf+xml; charset=utf-8",
+        "application/n-triples": "application/n-triples",
+        "application/ld+json": "application/ld+json",
+    }
+    for path in (f"/doc/place/{samples['place']}", "/sparql"):
+        for accept, content_type in expected.items():
+            resp = client.get(path, headers={"Accept": accept})
+            assert resp.headers["Content-Type"] == content_type, (path, accept)
+
+
 def test_paths_map_to_iris_by_the_release_base_not_the_host(
     client: FlaskClient, samples: dict[str, str], base_url: str
 ) -> None:

@@ -1,4 +1,4 @@
-"""The response cache (web/response_cache.py) replays the app's complete answers: through
+"""The response cache (web/caches/responses.py) replays the app's complete answers: through
 the WSGI interface, every cached answer is the one the app gives without the cache -
 status, header list in order, body - for every format, Accept header, redirect, HEAD
 and conditional request; a release switch (forward or back) is served at once; memory
@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from conftest import build_release, copy_data
 from pledge_lod.release.layout import current_id, switch_current
 from pledge_lod.store.embedded import RECHECK_S
-from pledge_lod.web.response_cache import ResponseCache
+from pledge_lod.web.caches import ResponseCache
 from test_web_support import ACCEPT_CASES, UNACCEPTABLE, make_app, one_per_kind, sitemap_paths
 
 EXTS = ("", ".html", ".ttl", ".jsonld", ".nt", ".rdf")

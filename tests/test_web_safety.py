@@ -22,7 +22,7 @@ BAD_PATHS = [
     "/sitemaps/..%2F..%2Fmanifest.json",
     "/static/../store/CURRENT",
     "/static/..%2F..%2Fcli.py",
-    "/static/%2e%2e/web/views.py",
+    "/static/%2e%2e/web/routes/common.py",
     "/doc/place/..%2F..%2Fmanifest",
     "/doc/place/terrassa%2F..%2F..",
     "/doc/place/%2e%2e",

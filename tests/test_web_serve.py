@@ -110,8 +110,7 @@ def test_dev_server_serves(releases_dir: Path, base_url: str) -> None:
 
 def test_gunicorn_runs_gthread_workers_that_open_the_store_themselves() -> None:
     options = gunicorn_options(Settings(workers=3, threads=4, port=9999))
-    # gthread, see server/gunicorn_worker.py
-    assert issubclass(options["worker_class"], ThreadWorker)
+    assert issubclass(options["worker_class"], ThreadWorker)  # gthread: server/gunicorn_worker.py
     assert options["workers"] == 3 and options["threads"] == 4
     assert options["preload_app"] is False
     assert options["bind"] == "127.0.0.1:9999"

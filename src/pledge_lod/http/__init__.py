@@ -1,1 +1,2 @@
-"""HTTP content negotiation: the formats offered and how a request picks one."""
+"""HTTP content negotiation: one table of the formats the site and the SPARQL endpoint
+produce (:mod:`.formats`) and one way a request picks one (:mod:`.negotiation`)."""

@@ -99,21 +99,8 @@ class Mapper:
             }.items()
         }
         self.C = {
-            name: NamedNode(iri)
-            for name, iri in {
-                "Pledge": t("Pledge"),
-                "Programme": t("Programme"),
-                "Place": v.SCHEMA + "Place",
-                "Country": v.SCHEMA + "Country",
-                "AdministrativeArea": v.SCHEMA + "AdministrativeArea",
-                "Location": v.DCTERMS + "Location",
-                "Person": v.FOAF + "Person",
-                "Organization": v.FOAF + "Organization",
-                "OrgOrganization": v.ORG + "Organization",
-                "Concept": v.SKOS + "Concept",
-                "ConceptScheme": v.SKOS + "ConceptScheme",
-                "Document": v.FOAF + "Document",
-            }.items()
+            **{name: NamedNode(t(name)) for name in v.OWN_CLASSES},
+            **{c.name: NamedNode(c.iri) for c in v.CLASSES},
         }
         self.field_of: dict[str, str] = {
             v.RDFS_LABEL: "title",

@@ -28,6 +28,7 @@ SDG = "http://metadata.un.org/sdg/"
 SDGO = "http://metadata.un.org/sdg/ontology#"
 WIKIDATA = "http://www.wikidata.org/entity/"
 GEONAMES = "https://sws.geonames.org/"
+HYDRA = "http://www.w3.org/ns/hydra/core#"
 
 RDF_TYPE = RDF + "type"
 RDFS_LABEL = RDFS + "label"
@@ -64,6 +65,43 @@ KINDS: tuple[str, ...] = (
     "listing",
     "scheme",
 )
+
+
+@dataclass(frozen=True)
+class ClassName:
+    """A class of a reused vocabulary that the data uses: its short name (the mapping's
+    key and the JSON-LD term, so that ``"type": "Place"`` reads well) and its English
+    label on the pages (None: it is not shown as a type)."""
+
+    name: str
+    iri: str
+    label: str | None
+    #: Whether the published JSON-LD @context has a term for it (terms are only ever
+    #: added there, so one that was never a term stays out).
+    in_context: bool = True
+
+
+#: The classes of reused vocabularies, written once: the mapping types resources with
+#: them, the JSON-LD context names them, the pages label them.
+CLASSES: tuple[ClassName, ...] = (
+    ClassName("Place", SCHEMA + "Place", "Place"),
+    ClassName("Country", SCHEMA + "Country", "Country"),
+    ClassName("AdministrativeArea", SCHEMA + "AdministrativeArea", "Administrative area"),
+    ClassName("Location", DCTERMS + "Location", "Location"),
+    ClassName("Person", FOAF + "Person", "Person"),
+    ClassName("Organization", FOAF + "Organization", "Organisation"),
+    ClassName("OrgOrganization", ORG + "Organization", "Organisation (W3C ORG)",
+              in_context=False),
+    ClassName("Document", FOAF + "Document", "Document"),
+    ClassName("Concept", SKOS + "Concept", "Concept"),
+    ClassName("ConceptScheme", SKOS + "ConceptScheme", "Concept scheme"),
+    ClassName("Goal", SDGO + "Goal", "SDG goal"),
+    ClassName("Target", SDGO + "Target", "SDG target"),
+    ClassName("Collection", HYDRA + "Collection", None),
+    ClassName("PartialCollectionView", HYDRA + "PartialCollectionView", None),
+)
+#: The project's own classes, terms of ``{base}/def/pledge#`` (see :meth:`Iris.term`).
+OWN_CLASSES: tuple[str, ...] = ("Pledge", "Programme")
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,13 @@ from pathlib import Path
 from typing import IO
 
 from ..config import Settings
+from ..http.formats import GRAPH_RESULT_FORMATS, RESULT_FORMATS
 from .tables import Table, table_from_json, table_from_ntriples
 
-#: --format values: (kind, media type); "table" is chosen by the query's kind.
+#: --format values: (kind, media type), the endpoint's own formats; "table" is chosen by
+#: the query's kind.
 FORMATS: dict[str, tuple[str, str]] = {
-    "json": ("results", "application/sparql-results+json"),
-    "xml": ("results", "application/sparql-results+xml"),
-    "csv": ("results", "text/csv"),
-    "tsv": ("results", "text/tab-separated-values"),
-    "ttl": ("graph", "text/turtle"),
-    "nt": ("graph", "application/n-triples"),
-    "rdf": ("graph", "application/rdf+xml"),
-    "jsonld": ("graph", "application/ld+json"),
+    f.key: (f.kind, f.media_type) for f in (*RESULT_FORMATS, *GRAPH_RESULT_FORMATS)
 }
 CHOICES = ["table", *FORMATS]
 MAX_CELL = 60
@@ -79,7 +74,7 @@ def format_table(table: Table) -> str:
 
 def run_local(settings: Settings, text: str, fmt: str) -> tuple[str, bytes]:
     """Run on the current release; returns (answer kind, bytes in the wanted format)."""
-    from ..http.results import BY_KEY
+    from ..http.formats import BY_KEY
     from ..store import (
         NotAcceptable,
         QueryLimits,

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
 from ..config import Settings
-from ..http.results import FORMATS, GRAPH, RESULTS
+from ..http.formats import FORMATS, GRAPH, RESULTS
 from ..rdf import vocab as v
 
 SD = v.SD

@@ -1,7 +1,7 @@
 """The Flask side of the endpoint: one view at ``/sparql`` and ``/sparql/``.
 
 A request goes: protocol (:mod:`.protocol`) -> guard (:mod:`.guard`) -> format
-(:mod:`pledge_lod.http.results`) -> the per-client bound (:mod:`.admission`) -> the
+(:mod:`pledge_lod.http.negotiation`) -> the per-client bound (:mod:`.admission`) -> the
 store's query runner, on the release the request's snapshot pins -> response. A bare GET is
 answered with the service description (:mod:`.description`), or the query page for a
 browser (:mod:`.page`). Every failure is a 4xx or 503 with a message saying what to do;
@@ -17,8 +17,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from ..config import Settings
-from ..http.results import BY_KEY, GRAPH, HTML, RESULTS, Format, formats_of, negotiate
-from ..http.results import NotAcceptable as FormatNotAcceptable
+from ..http.formats import BY_KEY, GRAPH, HTML, RESULTS, TEXT, Format, formats_of
+from ..http.negotiation import NotAcceptable as FormatNotAcceptable
+from ..http.negotiation import negotiate
 from ..rdf import vocab as v
 from ..store import (
     Answer,
@@ -131,10 +132,10 @@ class Endpoint:
 
     def _describe(self, parsed: ProtocolRequest) -> Response:
         try:
-            fmt = negotiate(GRAPH, request.headers.get("Accept"), parsed.formats)
+            fmt = negotiate(formats_of(GRAPH), request.headers.get("Accept"), parsed.formats)
         except FormatNotAcceptable as exc:
             return self._not_acceptable(str(exc), exc.offered)
-        if fmt.kind == HTML:
+        if fmt is HTML:
             return self._page(graphs=self._graph_names())
         triples = service_triples(self.settings, self._iris(), self._endpoint_iri(),
                                   self._graph_names())
@@ -162,12 +163,12 @@ class Endpoint:
         refusal: FormatNotAcceptable | None = None
         for kind in kinds:
             try:
-                chosen[kind] = negotiate(kind, accept, parsed.formats)
+                chosen[kind] = negotiate(formats_of(kind), accept, parsed.formats)
             except FormatNotAcceptable as exc:
                 refusal = refusal or exc
         if not chosen and refusal is not None:
             return self._not_acceptable(str(refusal), refusal.offered)
-        html = any(f.kind == HTML for f in chosen.values())
+        html = any(f is HTML for f in chosen.values())
         results_fmt = chosen.get(RESULTS)
         graph_fmt = chosen.get(GRAPH)
         job = UserQuery(
@@ -238,11 +239,14 @@ class Endpoint:
               **context: Any) -> Response:
         """The query page, with the served release's examples and endpoint IRI."""
         html = render_page(self.settings, self._iris().base, self._endpoint_iri(), **context)
-        return self._respond(html.encode("utf-8"), BY_KEY["html"], status, headers)
+        return self._respond(html.encode("utf-8"), HTML, status, headers)
 
     def _wants_html(self) -> bool:
-        accept = request.accept_mimetypes
-        return accept.best_match(["text/plain", "text/html"]) == "text/html"
+        """An error as the query page only for a client that prefers HTML to text."""
+        try:
+            return negotiate((TEXT, HTML), request.headers.get("Accept")) is HTML
+        except FormatNotAcceptable:
+            return False
 
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None,
                query: str | None = None) -> Response:
@@ -251,14 +255,12 @@ class Endpoint:
         if self._wants_html():
             return self._page(status, headers, query=query, error=message)
         body = f"{status} {_reason(status)}: {message}\n".encode()
-        plain = Format("text", "text", "text/plain", "text", "txt")
-        return self._respond(body, plain, status, headers)
+        return self._respond(body, TEXT, status, headers)
 
     def _not_acceptable(self, message: str, offered: list[str]) -> Response:
         text = f"{message}. Offered: {', '.join(offered)}"
         body = f"406 Not Acceptable: {text}\n".encode()
-        plain = Format("text", "text", "text/plain", "text", "txt")
-        return self._respond(body, plain, 406)
+        return self._respond(body, TEXT, 406)
 
 
 def _reason(status: int) -> str:

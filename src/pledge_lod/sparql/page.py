@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import render_template
 
 from ..config import Settings
-from ..http.results import GRAPH, RESULTS, formats_of
+from ..http.formats import GRAPH, RESULTS, formats_of
 from .description import limit_sentences
 from .examples import examples
 from .tables import Table

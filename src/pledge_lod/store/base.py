@@ -102,7 +102,7 @@ class QueryLimits:
 
 class AnswerFormat(Protocol):
     """A format an answer may be given in, as the endpoint's negotiation names it
-    (:class:`pledge_lod.http.results.Format` is one): its key, the kind of answer it
+    (:class:`pledge_lod.http.formats.Format` is one): its key, the kind of answer it
     serialises ("results" or "graph"), its media type and the aliases stores use."""
 
     @property

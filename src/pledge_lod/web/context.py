@@ -18,7 +18,7 @@ from typing import Any
 
 from ..rdf import vocab as v
 
-HYDRA = "http://www.w3.org/ns/hydra/core#"
+HYDRA = v.HYDRA
 SH = v.SH
 
 # term: (IRI, coercion) - coercion None (as written), "@id" (a link), or a datatype IRI.
@@ -94,23 +94,6 @@ _OWN_TERMS: dict[str, str | None] = {
     "iso3166Code": None,
 }
 
-# Class names, so that "type": "Pledge" reads well.
-_CLASSES: dict[str, str] = {
-    "Place": v.SCHEMA + "Place",
-    "Country": v.SCHEMA + "Country",
-    "AdministrativeArea": v.SCHEMA + "AdministrativeArea",
-    "Location": v.DCTERMS + "Location",
-    "Person": v.FOAF + "Person",
-    "Organization": v.FOAF + "Organization",
-    "Document": v.FOAF + "Document",
-    "Concept": v.SKOS + "Concept",
-    "ConceptScheme": v.SKOS + "ConceptScheme",
-    "Goal": v.SDGO + "Goal",
-    "Target": v.SDGO + "Target",
-    "Collection": HYDRA + "Collection",
-    "PartialCollectionView": HYDRA + "PartialCollectionView",
-}
-_OWN_CLASSES = ("Pledge", "Programme")
 _DATA_PREFIXES = frozenset({"pledge", "place", "agent", "programme"})
 
 
@@ -128,9 +111,10 @@ def _context(base: str) -> str:
     for term, coercion in _OWN_TERMS.items():
         iri = iris.term(term)
         ctx[term] = {"@id": iri, "@type": coercion} if coercion else {"@id": iri}
-    for term, iri in _CLASSES.items():
-        ctx[term] = {"@id": iri}
-    for term in _OWN_CLASSES:
+    for cls in v.CLASSES:  # class names, so that "type": "Pledge" reads well
+        if cls.in_context:
+            ctx[cls.name] = {"@id": cls.iri}
+    for term in v.OWN_CLASSES:
         ctx[term] = {"@id": iris.term(term)}
     return json.dumps(ctx, sort_keys=True)
 

@@ -92,26 +92,8 @@ def describe(
     linked = snap.construct(q.linked, {"this": this})
     triples.extend(linked)
 
-    # Links back. Rows are (subject, predicate) pairs; ask for more rows than subjects
-    # so that a pledge linking by two predicates does not eat the limit.
-    limit = max(1, limit)
-    rows = snap.select(q.back_pledges(limit * 4 + 1), {"this": this}).rows
-    back, truncated = _group_back(rows, limit, pledges=True)
-    if len(rows) > limit * 4:
-        truncated = True
-    rows = snap.select(q.back_others(limit * 4 + 1), {"this": this}).rows
-    others, more = _group_back(rows, limit, pledges=False)
-    truncated = truncated or more or len(rows) > limit * 4
-    pledge_class = NamedNode(rd.iris.term("Pledge"))
-    for group in back + others:
-        p = NamedNode(group.predicate)
-        for s, label in group.subjects:
-            node = NamedNode(s)
-            triples.append(Triple(node, p, this))
-            if group.pledges:
-                triples.append(Triple(node, _TYPE, pledge_class))
-            if label is not None:
-                triples.append(Triple(node, _LABEL, label))
+    groups, truncated = _backlinks(snap, rd, this, limit)
+    triples.extend(_backlink_triples(groups, this, NamedNode(rd.iris.term("Pledge"))))
 
     # Our listings about the UN goals and targets it links to.
     for t in own:
@@ -135,11 +117,45 @@ def describe(
         thing,
         doc.value,
         ordered(triples, thing),
-        back + others,
+        groups,
         truncated,
         listing,
         listing_total,
     )
+
+
+def _backlinks(
+    snap: Snapshot, rd: ReleaseData, this: NamedNode, limit: int
+) -> tuple[list[Backlinks], bool]:
+    """The links back to ``this``, pledges first, at most ``limit`` subjects a group, and
+    whether some were left out. Rows are (subject, predicate) pairs; ask for more rows
+    than subjects so that a pledge linking by two predicates does not eat the limit."""
+    limit = max(1, limit)
+    q = rd.queries
+    rows = snap.select(q.back_pledges(limit * 4 + 1), {"this": this}).rows
+    back, truncated = _group_back(rows, limit, pledges=True)
+    if len(rows) > limit * 4:
+        truncated = True
+    rows = snap.select(q.back_others(limit * 4 + 1), {"this": this}).rows
+    others, more = _group_back(rows, limit, pledges=False)
+    return back + others, truncated or more or len(rows) > limit * 4
+
+
+def _backlink_triples(
+    groups: list[Backlinks], this: NamedNode, pledge_class: NamedNode
+) -> list[Triple]:
+    """The links back as triples, with the type of pledges and every subject's label."""
+    out = []
+    for group in groups:
+        p = NamedNode(group.predicate)
+        for s, label in group.subjects:
+            node = NamedNode(s)
+            out.append(Triple(node, p, this))
+            if group.pledges:
+                out.append(Triple(node, _TYPE, pledge_class))
+            if label is not None:
+                out.append(Triple(node, _LABEL, label))
+    return out
 
 
 def document_metadata(

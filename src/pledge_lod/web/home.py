@@ -61,6 +61,29 @@ def _counts(snap: Snapshot, rd: ReleaseData, pattern: str) -> list[tuple[str, in
 
 def home_context(snap: Snapshot, rd: ReleaseData, root: str) -> dict[str, Any]:
     """Everything home.html needs."""
+    targets, targets_total = _targets(snap, rd, root)
+    files = rd.release.files
+    dumps = sorted(name[len("dumps/") :] for name in files if name.startswith("dumps/"))
+    return {
+        "info": rd.dataset(snap),
+        "release": rd.release,
+        "total": int(rd.release.counts.get("pledges", 0)),
+        "goals": _goals(snap, rd, root),
+        "targets": targets,
+        "targets_total": targets_total,
+        "top": TOP,
+        "sections": _sections(snap, rd, root),
+        "dumps": [
+            {"name": n, "href": f"{root}/dumps/{n}", "bytes": files[f"dumps/{n}"].get("bytes")}
+            for n in dumps
+        ],
+        "sparql_example": SPARQL_EXAMPLE.replace("@VOCAB@", rd.iris.vocab),
+        "base": rd.base,
+    }
+
+
+def _sections(snap: Snapshot, rd: ReleaseData, root: str) -> list[dict[str, Any]]:
+    """The most linked places, programmes, themes...: the top rows of each facet."""
     sections: list[dict[str, Any]] = []
     for name, heading, column, pattern, facet in SECTIONS:
         rows = []
@@ -76,7 +99,11 @@ def home_context(snap: Snapshot, rd: ReleaseData, root: str) -> dict[str, Any]:
         sections.append(
             {"id": name, "heading": heading, "column": column, "rows": rows, "total": len(counted)}
         )
+    return sections
 
+
+def _goals(snap: Snapshot, rd: ReleaseData, root: str) -> list[dict[str, Any]]:
+    """The 17 goals in order, with how many records link to each."""
     goal_counts = dict(_counts(snap, rd, "?s pl:sdgGoal ?x"))
     goals: dict[int, dict[str, Any]] = {}
     for row in snap.select(rd.queries.goals).rows:
@@ -93,6 +120,11 @@ def home_context(snap: Snapshot, rd: ReleaseData, root: str) -> dict[str, Any]:
             "short": short.value if short is not None else "",
             "count": goal_counts.get(iri, 0),
         }
+    return [goals[n] for n in sorted(goals)]
+
+
+def _targets(snap: Snapshot, rd: ReleaseData, root: str) -> tuple[list[dict[str, Any]], int]:
+    """The most linked SDG targets, and how many targets are linked at all."""
     targets = []
     counted = _counts(snap, rd, "?s pl:sdgTarget ?x")
     for iri, n in counted[:TOP]:
@@ -105,21 +137,5 @@ def home_context(snap: Snapshot, rd: ReleaseData, root: str) -> dict[str, Any]:
                 "n": n,
             }
         )
-    files = rd.release.files
-    dumps = sorted(name[len("dumps/") :] for name in files if name.startswith("dumps/"))
-    return {
-        "info": rd.dataset(snap),
-        "release": rd.release,
-        "total": int(rd.release.counts.get("pledges", 0)),
-        "goals": [goals[n] for n in sorted(goals)],
-        "targets": targets,
-        "targets_total": len(counted),
-        "top": TOP,
-        "sections": sections,
-        "dumps": [
-            {"name": n, "href": f"{root}/dumps/{n}", "bytes": files[f"dumps/{n}"].get("bytes")}
-            for n in dumps
-        ],
-        "sparql_example": SPARQL_EXAMPLE.replace("@VOCAB@", rd.iris.vocab),
-        "base": rd.base,
-    }
+    return targets, len(counted)
+

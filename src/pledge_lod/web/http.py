@@ -15,17 +15,8 @@ from dataclasses import dataclass
 from flask import Response, render_template, request
 from werkzeug.http import is_resource_modified, quote_header_value
 
-from ..http.conneg import (
-    ERROR_FORMATS,
-    HTML,
-    JSONLD,
-    NTRIPLES,
-    RDFXML,
-    TEXT,
-    TURTLE,
-    Format,
-    negotiate,
-)
+from ..http.formats import ERROR_FORMATS, HTML, JSONLD, NTRIPLES, RDFXML, TEXT, TURTLE, Format
+from ..http.negotiation import NotAcceptable, negotiate
 from .site import ReleaseData
 
 MAX_AGE = 60
@@ -69,7 +60,7 @@ def alternates(
 ) -> list[Link]:
     """``rel="alternate"`` links to every format's own URL (``path.ext``)."""
     return [
-        Link(f"{root()}{path}.{f.ext}{query}", "alternate", f.media_type, f.label)
+        Link(f"{root()}{path}.{f.extension}{query}", "alternate", f.media_type, f.label)
         for f in formats
         if f is not skip
     ]
@@ -178,7 +169,10 @@ def error_response(
 ) -> Response:
     """An error in the given format, or in the one the Accept header prefers."""
     if fmt is None:
-        fmt = negotiate(request.accept_mimetypes, ERROR_FORMATS) or TEXT
+        try:
+            fmt = negotiate(ERROR_FORMATS, request.headers.get("Accept"))
+        except NotAcceptable:
+            fmt = TEXT
     body, content_type = error_body(status, message, fmt)
     resp = Response(body, status=status, content_type=content_type, headers=headers or {})
     if negotiated:

@@ -58,20 +58,7 @@ PROPERTY_LABELS: dict[str, str] = {
     v.SKOS + "narrower": "narrower",
 }
 
-CLASS_LABELS: dict[str, str] = {
-    v.SCHEMA + "Place": "Place",
-    v.SCHEMA + "Country": "Country",
-    v.SCHEMA + "AdministrativeArea": "Administrative area",
-    v.DCTERMS + "Location": "Location",
-    v.FOAF + "Person": "Person",
-    v.FOAF + "Organization": "Organisation",
-    v.ORG + "Organization": "Organisation (W3C ORG)",
-    v.FOAF + "Document": "Document",
-    v.SKOS + "Concept": "Concept",
-    v.SKOS + "ConceptScheme": "Concept scheme",
-    v.SDGO + "Goal": "SDG goal",
-    v.SDGO + "Target": "SDG target",
-}
+CLASS_LABELS: dict[str, str] = {c.iri: c.label for c in v.CLASSES if c.label is not None}
 
 #: How a link *to* the resource reads from its side, by predicate (local name for ours).
 INVERSE: dict[str, str] = {

@@ -340,78 +340,94 @@ def _collection_triples(page: Page, rd: ReleaseData) -> list[Triple]:
 # -- Atom ------------------------------------------------------------------------------
 
 
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_ATOM_RELS = {"first": "first", "prev": "previous", "next": "next", "last": "last"}
+
+
+def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+    if text is not None:
+        node.text = text
+    return node
+
+
 def atom(page: Page, rd: ReleaseData, info: DatasetInfo) -> bytes:
     """The page as an Atom 1.0 feed (RFC 4287), paged as RFC 5005 describes."""
     ET.register_namespace("", ATOM_NS)
-
-    def el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
-        if text is not None:
-            node.text = text
-        return node
-
-    base = rd.base
-    updated = rd.release.created
-    feed = ET.Element(f"{{{ATOM_NS}}}feed")
-    feed.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
-    el(feed, "id", f"{base}{page.path}.atom")
-    el(feed, "title", page.title)
-    if page.topic_label and page.topic:
-        el(feed, "subtitle", f"{page.total} records about {page.topic_label} <{page.topic}>")
-    else:
-        el(feed, "subtitle", f"{page.total} records in {info.title}")
-    el(feed, "updated", updated)
-    author = el(feed, "author")
-    el(author, "name", info.publisher or info.title)
-    el(author, "uri", f"{base}/")
-    el(
-        feed,
-        "link",
-        rel="self",
-        type="application/atom+xml",
-        href=f"{base}{page.page_path(page.number, 'atom')}",
-    )
-    el(feed, "link", rel="alternate", type="text/html", href=f"{base}{page.path}")
-    el(feed, "link", rel="related", type="text/turtle", href=f"{base}{page.path}.ttl")
-    rels = {"first": "first", "prev": "previous", "next": "next", "last": "last"}
-    for rel, n in page.nav().items():
-        el(
-            feed,
-            "link",
-            rel=rels[rel],
-            type="application/atom+xml",
-            href=f"{base}{page.page_path(n, 'atom')}",
-        )
-    if info.licence:
-        el(feed, "rights", f"Licence: {info.licence}")
-    el(feed, "generator", "pledge_lod", uri=f"{base}/", version=__version__)
+    feed = _feed_head(page, rd, info)
     by_subject: dict[str, dict[str, list[Literal | NamedNode]]] = {}
     for t in page.triples:
         by_subject.setdefault(t.subject.value, {}).setdefault(t.predicate.value, []).append(
             t.object
         )  # type: ignore[arg-type]
     for member in page.members:
-        props = by_subject.get(member, {})
-        entry = el(feed, "entry")
-        el(entry, "id", member)
-        title = page.labels.get(member)
-        node = el(entry, "title", title.value if title is not None else member)
-        if title is not None and title.language:
-            node.set("{http://www.w3.org/XML/1998/namespace}lang", title.language)
-        el(entry, "updated", updated)
-        local = rd.local(member)
-        doc = base + local.replace("/id/", "/doc/", 1) if local else member
-        el(entry, "link", rel="alternate", type="text/html", href=doc)
-        el(entry, "link", rel="describedby", type="text/turtle", href=f"{doc}.ttl")
-        abstract = [o for o in props.get(v.DCTERMS + "abstract", []) if isinstance(o, Literal)]
-        if abstract:
-            s = el(entry, "summary", abstract[0].value, type="text")
-            if abstract[0].language:
-                s.set("{http://www.w3.org/XML/1998/namespace}lang", abstract[0].language)
-        for obj in props.get(rd.iris.term("sdgGoal"), []) + props.get(
-            rd.iris.term("sdgTarget"), []
-        ):
-            code = obj.value.rsplit("/", 1)[-1]
-            el(entry, "category", term=obj.value, scheme=v.SDG, label=f"SDG {code}")
+        _entry(feed, member, by_subject.get(member, {}), page, rd)
     body = ET.tostring(feed, encoding="unicode", xml_declaration=False)
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _feed_head(page: Page, rd: ReleaseData, info: DatasetInfo) -> ET.Element:
+    """The feed's own elements: id, title, author, the paging links, rights."""
+    base = rd.base
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    feed.set(_XML_LANG, "en")
+    _el(feed, "id", f"{base}{page.path}.atom")
+    _el(feed, "title", page.title)
+    if page.topic_label and page.topic:
+        _el(feed, "subtitle", f"{page.total} records about {page.topic_label} <{page.topic}>")
+    else:
+        _el(feed, "subtitle", f"{page.total} records in {info.title}")
+    _el(feed, "updated", rd.release.created)
+    author = _el(feed, "author")
+    _el(author, "name", info.publisher or info.title)
+    _el(author, "uri", f"{base}/")
+    _el(
+        feed,
+        "link",
+        rel="self",
+        type="application/atom+xml",
+        href=f"{base}{page.page_path(page.number, 'atom')}",
+    )
+    _el(feed, "link", rel="alternate", type="text/html", href=f"{base}{page.path}")
+    _el(feed, "link", rel="related", type="text/turtle", href=f"{base}{page.path}.ttl")
+    for rel, n in page.nav().items():
+        _el(
+            feed,
+            "link",
+            rel=_ATOM_RELS[rel],
+            type="application/atom+xml",
+            href=f"{base}{page.page_path(n, 'atom')}",
+        )
+    if info.licence:
+        _el(feed, "rights", f"Licence: {info.licence}")
+    _el(feed, "generator", "pledge_lod", uri=f"{base}/", version=__version__)
+    return feed
+
+
+def _entry(
+    feed: ET.Element,
+    member: str,
+    props: dict[str, list[Literal | NamedNode]],
+    page: Page,
+    rd: ReleaseData,
+) -> None:
+    """One member as an entry: its title, links to its document, summary, SDG codes."""
+    entry = _el(feed, "entry")
+    _el(entry, "id", member)
+    title = page.labels.get(member)
+    node = _el(entry, "title", title.value if title is not None else member)
+    if title is not None and title.language:
+        node.set(_XML_LANG, title.language)
+    _el(entry, "updated", rd.release.created)
+    local = rd.local(member)
+    doc = rd.base + local.replace("/id/", "/doc/", 1) if local else member
+    _el(entry, "link", rel="alternate", type="text/html", href=doc)
+    _el(entry, "link", rel="describedby", type="text/turtle", href=f"{doc}.ttl")
+    abstract = [o for o in props.get(v.DCTERMS + "abstract", []) if isinstance(o, Literal)]
+    if abstract:
+        s = _el(entry, "summary", abstract[0].value, type="text")
+        if abstract[0].language:
+            s.set(_XML_LANG, abstract[0].language)
+    for obj in props.get(rd.iris.term("sdgGoal"), []) + props.get(rd.iris.term("sdgTarget"), []):
+        code = obj.value.rsplit("/", 1)[-1]
+        _el(entry, "category", term=obj.value, scheme=v.SDG, label=f"SDG {code}")

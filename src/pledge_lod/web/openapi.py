@@ -9,21 +9,32 @@ schemathesis to fuzz the live server.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response
 
 from .. import __version__
 from ..config import Settings
-from ..http.conneg import DOC_FORMATS, JSONLD, LISTING_FORMATS, Format
+from ..http.formats import (
+    DOC_FORMATS,
+    ERROR_FORMATS,
+    GRAPH,
+    JSONLD,
+    LISTING_FORMATS,
+    OPENAPI,
+    RESULT_FORMATS,
+    TEXT,
+    Format,
+    formats_of,
+)
 from ..rdf import vocab as v
+from .http import represent
 from .listings import FACETS
-
-JSON = Format("openapi", "json", "application/json", "OpenAPI description", charset=False)
+from .site import site, snapshot
 
 _TEXT = {"text/plain": {"schema": {"type": "string"}}}
-_ERRORS_IN = ("text/html", "text/turtle", "application/ld+json", "application/n-triples",
-              "application/rdf+xml", "text/plain")
+_ERRORS_IN = tuple(f.media_type for f in ERROR_FORMATS)
 
 
 def _content(media_types: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -103,7 +114,7 @@ _IF_NONE_MATCH = _param("If-None-Match", "header", "ETag of a copy the client ho
 
 
 def _ext_names(formats: tuple[Format, ...]) -> str:
-    return ", ".join(f".{f.ext} ({f.label})" for f in formats)
+    return ", ".join(f".{f.extension} ({f.label})" for f in formats)
 
 
 def _get(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None,
@@ -116,13 +127,51 @@ def _get(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any
     return {"get": op}
 
 
-def document(settings: Settings, base: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ApiLimits:
+    """The limits the description states (the part of the settings it reads)."""
+
+    max_queries_per_client: int
+    query_timeout_s: float
+    max_request_bytes: int
+    max_url_bytes: int
+    max_query_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApiLimits:
+        return cls(
+            settings.max_queries_per_client,
+            settings.query_timeout_s,
+            settings.max_request_bytes,
+            settings.max_url_bytes,
+            settings.max_query_bytes,
+        )
+
+
+def document(limits: ApiLimits, base: str) -> dict[str, Any]:
     """The OpenAPI description of a server whose IRIs have ``base``."""
+    paths: dict[str, Any] = {
+        **_document_paths(),
+        **_listing_paths(),
+        **_self_description_paths(),
+        **_file_paths(),
+    }
+    paths["/sparql"] = _sparql(limits)
+    paths["/sparql/"] = _sparql(limits)
+    return {
+        "openapi": "3.1.0",
+        "info": _info(limits),
+        "servers": [{"url": base}],
+        "paths": paths,
+        "components": _components(),
+    }
+
+
+def _document_paths() -> dict[str, Any]:
+    """The home page, things and their documents."""
     kinds = list(v.KINDS)
     doc_exts = _ext_names(DOC_FORMATS)
-    listing_exts = _ext_names(LISTING_FORMATS)
     paths: dict[str, Any] = {}
-
     paths["/"] = _get(
         "Home page; RDF clients get the dataset's VoID/DCAT description",
         {**_ok(DOC_FORMATS, "The home page or the dataset description"), **_common_errors()},
@@ -148,6 +197,13 @@ def document(settings: Settings, base: str) -> dict[str, Any]:
                    {"type": "string", "maxLength": 220}),
         ],
     )
+    return paths
+
+
+def _listing_paths() -> dict[str, Any]:
+    """All pledges and the listings by facet, with their feeds."""
+    listing_exts = _ext_names(LISTING_FORMATS)
+    paths: dict[str, Any] = {}
     paths["/pledges"] = _get(
         "All pledges and practices, page by page",
         {**_ok(LISTING_FORMATS, "One page of the listing"), **_common_errors(bad_request=True)},
@@ -158,7 +214,7 @@ def document(settings: Settings, base: str) -> dict[str, Any]:
         "All pledges and practices in one format (Atom: the feed)",
         {**_ok(LISTING_FORMATS, "One page of the listing"), **_common_errors(bad_request=True)},
         [_param("ext", "path", "Format", {"type": "string",
-                                          "enum": [f.ext for f in LISTING_FORMATS]}), _PAGE],
+                                          "enum": [f.extension for f in LISTING_FORMATS]}), _PAGE],
         tag="Listings",
     )
     for name, facet in FACETS.items():
@@ -174,6 +230,13 @@ def document(settings: Settings, base: str) -> dict[str, Any]:
             ],
             tag="Listings",
         )
+    return paths
+
+
+def _self_description_paths() -> dict[str, Any]:
+    """VoID, the vocabulary, the shapes, the context, named graphs, this description."""
+    doc_exts = _ext_names(DOC_FORMATS)
+    paths: dict[str, Any] = {}
     paths["/.well-known/{name}"] = _get(
         "The dataset's VoID and DCAT description (name: void, optionally with an extension)",
         {**_ok(DOC_FORMATS, "The description"), **_common_errors()},
@@ -206,6 +269,16 @@ def document(settings: Settings, base: str) -> dict[str, Any]:
                 {"type": "string", "enum": ["data", "void", "sdg-kos", "ontology", "shapes"]})],
         tag="Self-description",
     )
+    paths["/openapi.json"] = _get(
+        "This description", {**_ok((OPENAPI,), "OpenAPI 3.1"), **_common_errors()},
+        tag="Self-description",
+    )
+    return paths
+
+
+def _file_paths() -> dict[str, Any]:
+    """Files of the release and of the site: dumps, sitemaps, robots.txt, static."""
+    paths: dict[str, Any] = {}
     paths["/dumps/{name}"] = _get(
         "A dump of the whole dataset, exactly the file the release lists",
         {
@@ -233,8 +306,7 @@ def document(settings: Settings, base: str) -> dict[str, Any]:
         tag="Files",
     )
     paths["/robots.txt"] = _get(
-        "robots.txt, with the sitemap", {**_ok((Format("t", "txt", "text/plain", "t"),),
-                                               "robots.txt"), **_common_errors()},
+        "robots.txt, with the sitemap", {**_ok((TEXT,), "robots.txt"), **_common_errors()},
         tag="Files",
     )
     paths["/static/{filename}"] = _get(
@@ -245,40 +317,30 @@ def document(settings: Settings, base: str) -> dict[str, Any]:
         [_param("filename", "path", "File name", {"type": "string", "maxLength": 200})],
         tag="Files",
     )
-    paths["/openapi.json"] = _get(
-        "This description", {**_ok((JSON,), "OpenAPI 3.1"), **_common_errors()},
-        tag="Self-description",
-    )
-    paths["/sparql"] = _sparql(settings)
-    paths["/sparql/"] = _sparql(settings)
+    return paths
 
+
+def _info(limits: ApiLimits) -> dict[str, Any]:
+    """The title and the limits a client meets."""
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "pledge_lod: migration pledges and practices as Linked Open Data",
-            "version": __version__,
-            "description": (
-                "Read-only Linked Data: every thing has an IRI under /id/ that redirects "
-                "(303) to its document under /doc/, served as HTML, Turtle, JSON-LD, "
-                "N-Triples or RDF/XML by content negotiation (Accept) or by extension. "
-                "Listings are paged (?page=N) and have Atom feeds. /sparql is a SPARQL 1.1 "
-                f"Protocol endpoint: at most {settings.max_queries_per_client} queries at "
-                f"once per client (then 429), {settings.query_timeout_s:g} s per query "
-                f"(then 503). Request bodies up to {settings.max_request_bytes} bytes, URLs "
-                f"up to {settings.max_url_bytes} bytes."
-            ),
-            "license": {"name": "MIT", "identifier": "MIT"},
-        },
-        "servers": [{"url": base}],
-        "paths": paths,
-        "components": _components(),
+        "title": "pledge_lod: migration pledges and practices as Linked Open Data",
+        "version": __version__,
+        "description": (
+            "Read-only Linked Data: every thing has an IRI under /id/ that redirects "
+            "(303) to its document under /doc/, served as HTML, Turtle, JSON-LD, "
+            "N-Triples or RDF/XML by content negotiation (Accept) or by extension. "
+            "Listings are paged (?page=N) and have Atom feeds. /sparql is a SPARQL 1.1 "
+            f"Protocol endpoint: at most {limits.max_queries_per_client} queries at "
+            f"once per client (then 429), {limits.query_timeout_s:g} s per query "
+            f"(then 503). Request bodies up to {limits.max_request_bytes} bytes, URLs "
+            f"up to {limits.max_url_bytes} bytes."
+        ),
+        "license": {"name": "MIT", "identifier": "MIT"},
     }
 
 
-def _sparql(settings: Settings) -> dict[str, Any]:
-    results = ["application/sparql-results+json", "application/sparql-results+xml",
-               "text/csv", "text/tab-separated-values", "text/turtle", "application/ld+json",
-               "application/n-triples", "application/rdf+xml", "text/html"]
+def _sparql(limits: ApiLimits) -> dict[str, Any]:
+    results = _medias((*RESULT_FORMATS, *formats_of(GRAPH)))
     responses = {
         "200": {"description": "Query results, or the service description without a query",
                 "content": _content(results)},
@@ -287,20 +349,20 @@ def _sparql(settings: Settings) -> dict[str, Any]:
         "403": {"description": "Updates are refused: this endpoint is read-only",
                 "content": _content(["text/plain", "text/html"])},
         "406": {"description": "No acceptable format", "content": _TEXT},
-        "413": {"description": f"Query over {settings.max_query_bytes} bytes or body over "
-                               f"{settings.max_request_bytes} bytes",
+        "413": {"description": f"Query over {limits.max_query_bytes} bytes or body over "
+                               f"{limits.max_request_bytes} bytes",
                 "content": _content(["text/plain", "text/html"])},
         "414": {"description": "URL too long", "content": _content(["text/plain", "text/html"])},
         "415": {"description": "Unsupported media type of the body",
                 "content": _content(["text/plain", "text/html"])},
-        "429": {"description": f"More than {settings.max_queries_per_client} queries at once "
+        "429": {"description": f"More than {limits.max_queries_per_client} queries at once "
                                "from this client; see Retry-After",
                 "content": _content(["text/plain", "text/html"])},
         "503": {"description": "Busy, or the query ran out of time; see Retry-After",
                 "content": _content(["text/plain", "text/html"])},
     }
     query = _param("query", "query", "The SPARQL query", {"type": "string",
-                                                          "maxLength": settings.max_query_bytes})
+                                                          "maxLength": limits.max_query_bytes})
     graphs = [
         _param(name, "query", "Dataset IRI (repeatable)",
                {"type": "array", "items": {"type": "string", "format": "iri"}})
@@ -333,19 +395,16 @@ def _sparql(settings: Settings) -> dict[str, Any]:
     }
 
 
-def register(app: Flask, settings: Settings) -> None:
+def register(app: Flask, limits: ApiLimits) -> None:
     """Serve the description at ``/openapi.json`` (its server URL is the release's base)."""
 
     def openapi() -> Response:
-        from .http import represent
-        from .site import site, snapshot
-
         snap = snapshot()
         rd = site().release_data(snap.release)
-        body = json.dumps(document(settings, rd.base), separators=(",", ":")).encode("utf-8")
-        return represent(body, JSON, rd, "openapi", negotiated=False)
+        body = json.dumps(document(limits, rd.base), separators=(",", ":")).encode("utf-8")
+        return represent(body, OPENAPI, rd, "openapi", negotiated=False)
 
     app.add_url_rule("/openapi.json", "openapi", openapi, methods=["GET"])
 
 
-__all__ = ["document", "register"]
+__all__ = ["ApiLimits", "document", "register"]

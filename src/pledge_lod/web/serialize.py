@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
-from ..http.conneg import JSONLD, NTRIPLES, RDFXML, TURTLE, Format
+from ..http.formats import JSONLD, NTRIPLES, RDFXML, TURTLE, Format
 from ..rdf import vocab as v
 from .context import context_for
 
 _OX_FORMATS = {
-    TURTLE.name: RdfFormat.TURTLE,
-    NTRIPLES.name: RdfFormat.N_TRIPLES,
-    RDFXML.name: RdfFormat.RDF_XML,
+    TURTLE.key: RdfFormat.TURTLE,
+    NTRIPLES.key: RdfFormat.N_TRIPLES,
+    RDFXML.key: RdfFormat.RDF_XML,
 }
 _TYPE = v.RDF_TYPE
 
@@ -49,10 +49,10 @@ def to_bytes(
     triples: Sequence[Triple], fmt: Format, base: str, context_url: str, first: str | None = None
 ) -> bytes:
     """Serialise already-ordered triples in ``fmt`` (``first``: the main subject)."""
-    if fmt.name == JSONLD.name:
+    if fmt.key == JSONLD.key:
         return jsonld(triples, base, context_url, first)
     prefixes = _used_prefixes(triples, v.Iris(base).prefixes()) if fmt is not NTRIPLES else None
-    return serialize(triples, format=_OX_FORMATS[fmt.name], prefixes=prefixes)
+    return serialize(triples, format=_OX_FORMATS[fmt.key], prefixes=prefixes)
 
 
 def _used_prefixes(triples: Sequence[Triple], prefixes: dict[str, str]) -> dict[str, str]:

@@ -21,11 +21,8 @@ from ..config import Settings
 from ..rdf import vocab as v
 from ..release.layout import ReleaseInfo
 from ..store import Snapshot, Store
-from .lru import LRU
+from .caches import LRU, SNAPSHOT_KEY
 from .queries import Queries
-
-#: Where :mod:`.response_cache` hands its snapshot to the app (see :func:`snapshot`).
-SNAPSHOT_KEY = "pledge_lod.snapshot"
 
 T = TypeVar("T")
 #: Per worker: the sorted members of the listings asked for recently.
@@ -130,11 +127,24 @@ class ReleaseData:
         return None
 
 
+@dataclass(frozen=True)
+class PageLimits:
+    """What the pages read of the settings: how many members a listing page shows, and
+    how many links back a document lists."""
+
+    page_size: int
+    backlink_limit: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PageLimits:
+        return cls(page_size=settings.page_size, backlink_limit=settings.backlink_limit)
+
+
 class Site:
     """What a worker keeps between requests."""
 
-    def __init__(self, settings: Settings, store: Store):
-        self.settings = settings
+    def __init__(self, limits: PageLimits, store: Store):
+        self.limits = limits
         self.store = store
         self.rendered: LRU[Rendered] = LRU(
             max_entries=8192, max_bytes=64 * 1024 * 1024, size_of=lambda r: len(r.body) + 200

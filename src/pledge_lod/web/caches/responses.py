@@ -8,11 +8,12 @@ function of the release and a few request fields, so this WSGI layer keeps the c
 answer (status line, header list, body bytes) that the Flask app itself produced the
 first time, and replays it: byte-identical to Flask's by construction.
 
-The key is everything such an answer depends on (read off the app: :mod:`.views` and
-:mod:`.http` look at nothing else): the release being served, method (GET, HEAD), mount
-point, path, query string, raw request URI (the guard in :func:`.create_app` looks at
-it), Accept, and defensively Host and scheme. The conditional headers are not in the
-key: the app answers 304 only through :func:`.http.represent`, deciding with Werkzeug's
+The key is everything such an answer depends on (read off the app: the routes and
+:mod:`pledge_lod.web.http` look at nothing else): the release being served, method (GET,
+HEAD), mount point, path, query string, raw request URI (the request guard of
+:func:`pledge_lod.web.create_app` looks at it), Accept, and defensively Host and scheme.
+The conditional headers are not in the key: the app answers 304 only through
+:func:`pledge_lod.web.http.represent`, deciding with Werkzeug's
 ``is_resource_modified`` on the 200's own ETag and Last-Modified, so the same test on
 the cached 200's validators picks the cached 304 (also made by the app, once) or the
 200. Origin, Accept-Language and Accept-Encoding change nothing the app sends (CORS is
@@ -41,11 +42,13 @@ from typing import Any
 
 from werkzeug.http import is_resource_modified, parse_date
 
-from ..store import Store, StoreError
+from ...store import Store, StoreError
 from .lru import LRU
-from .site import SNAPSHOT_KEY
 
 log = logging.getLogger("pledge_lod.web")
+
+#: Where this layer hands its snapshot to the app (see :func:`pledge_lod.web.site.snapshot`).
+SNAPSHOT_KEY = "pledge_lod.snapshot"
 
 
 WSGIEnviron = dict[str, Any]
