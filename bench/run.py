@@ -11,7 +11,7 @@ bytes), and measure from this process - a second process - on 127.0.0.1:
   server and the floor, interleaved format by format (``deref.py``);
 * the SPARQL mix over HTTP, in-process with pyoxigraph, on the floor, and on
   rdflib-endpoint serving the same dump (``sparql_mix.py``);
-* the same mix on Virtuoso: a private instance (``tests/virtuoso.py``) loaded with
+* the same mix on Virtuoso: a private instance (``tests/support/virtuoso.py``) loaded with
   ``pledge-lod publish --to``, queried directly and through our app on the remote backend,
   beside the embedded store (``virtuoso_mix.py``; ``--no-virtuoso`` leaves it out, and
   without Virtuoso installed the run stops at once rather than leave it out silently);

@@ -2,7 +2,7 @@
 
 The issue asks whether moving to the external store (README, "Serving from an external
 SPARQL store") costs query speed, and whether the answers stay the same. Per size the
-benchmark starts a private Virtuoso (``tests/virtuoso.py``, the runner the tests use),
+benchmark starts a private Virtuoso (``tests/support/virtuoso.py``, the runner the tests use),
 publishes the built release into it with ``pledge-lod publish --to``, and times the same
 queries three ways, interleaved round by round so that other load on the shared machine
 falls on all three alike:

@@ -4,7 +4,7 @@ Only that it runs: no timing is asserted (the figures belong in bench/RESULTS.md
 real run on the real sizes). wrk is the load generator the results are meant to come
 from, so in CI (``CI=true``) a missing wrk is a failure; locally the run falls back to
 the Python load generator. The same for Virtuoso (the mix on the external store): in CI
-a missing Virtuoso is a failure, as in tests/virtuoso.py; locally the run leaves that
+a missing Virtuoso is a failure, as in tests/support/virtuoso.py; locally the run leaves that
 phase out with ``--no-virtuoso``, so the rest of the benchmark is still checked. The
 answers on Virtuoso must be the embedded store's, row for row.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from virtuoso import missing as virtuoso_missing
+from support.virtuoso import missing as virtuoso_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "bench" / "run.py"

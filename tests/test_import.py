@@ -16,10 +16,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, SEEDS, run_cli
 from pledge_lod.ingest.importer import run_import
 from pledge_lod.ingest.listing_page import parse_listing
 from pledge_lod.records import slugify
+from support.paths import DATA, SEEDS
+from support.processes import run_cli
 
 SEED_GOAL_5 = SEEDS / "000_d8debffb6e475439.txt"
 SEED_LIVELIHOODS = SEEDS / "002_af7d1187fc16b4ce.txt"

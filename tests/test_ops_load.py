@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from test_ops_support import gunicorn_server, load_result, start_load, summary
+from support.gunicorn import gunicorn_server, load_result, start_load, summary
 
 LONG = os.environ.get("PLEDGE_LOD_LONG") == "1"
 

@@ -30,7 +30,7 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 
-from test_sparql_support import Server, shared_server
+from support.sparql import Server, shared_server
 
 DC = "http://purl.org/dc/terms/"
 FOAF = "http://xmlns.com/foaf/0.1/"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from test_sparql_support import Listener, Server, listening, shared_server
+from support.sparql import Listener, Server, listening, shared_server
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from test_sparql_support import Server, shared_server
+from support.sparql import Server, shared_server
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

@@ -26,7 +26,7 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.query import Result
 
-from test_sparql_support import PROTOCOL_DIR, SD_DIR, Server, shared_server
+from support.sparql import PROTOCOL_DIR, SD_DIR, Server, shared_server
 
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = rdflib.Namespace("http://www.w3.org/2011/http#")

@@ -20,7 +20,7 @@ import pytest
 import rdflib
 from rdflib import URIRef
 
-from test_web_support import (
+from support.web import (
     diff_text,
     graph_of,
     jsonld_js_ready,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pyoxigraph import NamedNode, RdfFormat, parse
 
-from test_web_support import client_for
+from support.web import client_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

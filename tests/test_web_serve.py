@@ -15,9 +15,10 @@ from pathlib import Path
 
 from gunicorn.workers.gthread import ThreadWorker
 
-from conftest import ROOT, free_port, run_cli, wait_until_up
 from pledge_lod.config import Settings
 from pledge_lod.server.serve import gunicorn_options
+from support.paths import ROOT
+from support.processes import free_port, run_cli, wait_until_up
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -110,7 +111,8 @@ def test_dev_server_serves(releases_dir: Path, base_url: str) -> None:
 
 def test_gunicorn_runs_gthread_workers_that_open_the_store_themselves() -> None:
     options = gunicorn_options(Settings(workers=3, threads=4, port=9999))
-    assert issubclass(options["worker_class"], ThreadWorker)  # gthread, see server/gunicorn_worker.py
+    # gthread, see server/gunicorn_worker.py
+    assert issubclass(options["worker_class"], ThreadWorker)
     assert options["workers"] == 3 and options["threads"] == 4
     assert options["preload_app"] is False
     assert options["bind"] == "127.0.0.1:9999"
