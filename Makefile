@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 BASE   ?= http://$(HOST):$(PORT)
-# Options of bench/run.py, e.g. make bench BENCH_ARGS="--sizes 1000 --duration 5"
+# Options of `python -m bench` (bench/run.py), e.g. make bench BENCH_ARGS="--sizes 1000 --duration 5"
 BENCH_ARGS ?=
 
 .PHONY: setup serve build test tools lint lock bench clean
@@ -41,7 +41,7 @@ lint: setup
 ## Set up, install the tools it drives (wrk, Virtuoso) and rdflib-endpoint, and run the
 ## benchmark: a new section at the top of bench/RESULTS.md.
 bench: setup tools
-	$(BIN)/pip install -q -r bench/requirements.txt && $(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/pip install -q -r bench/requirements.txt && $(BIN)/python -m bench $(BENCH_ARGS)
 
 ## Refresh the lock file from pyproject.toml (needs PyPI).
 lock:

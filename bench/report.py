@@ -16,12 +16,12 @@ from typing import Any
 MARKER = "<!-- bench-run -->"
 HEADER = f"""# pledge_lod benchmarks
 
-Written by `bench/run.py` (see its `--help`). Each run adds a section at the top; older
-runs stay below, unchanged, so figures can be compared over time. Raw figures of every
-run are in `bench/out/run-*.json` (not committed). All numbers of a section come from one
-run on one machine, with the data built in that run; the machines these run on are
-shared, so absolute figures move with other load - the ratios against the floor,
-measured interleaved with the real server, are the figures to compare.
+Written by `python -m bench` (bench/run.py, see its `--help`). Each run adds a section
+at the top; older runs stay below, unchanged, so figures can be compared over time. Raw
+figures of every run are in `bench/out/run-*.json` (not committed). All numbers of a
+section come from one run on one machine, with the data built in that run; the machines
+these run on are shared, so absolute figures move with other load - the ratios against
+the floor, measured interleaved with the real server, are the figures to compare.
 
 {MARKER}
 """

@@ -24,7 +24,6 @@ report says "same answer" only when it is, and says how the answers differ other
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 import urllib.parse
 from dataclasses import asdict, dataclass, field
@@ -32,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph
-from procs import BenchError
 from pyoxigraph import RdfFormat
-from sparql_mix import Answer, Query, count_answer, http_get, query_path
+from tests.support.virtuoso import Virtuoso
+from tests.support.virtuoso import missing as _missing
 
 from pledge_lod.store.remote import (
     QueryClient,
@@ -43,11 +42,8 @@ from pledge_lod.store.remote import (
     read_manifest,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the Virtuoso runner shared with the tests
-
-from virtuoso import Virtuoso  # noqa: E402
-from virtuoso import missing as _missing  # noqa: E402
+from .procs import BenchError
+from .sparql_mix import Answer, Query, count_answer, http_get, query_path
 
 #: Virtuoso's own suggestions (the comments of its default virtuoso.ini) for 2, 4 and 8 GB
 #: of free memory, picked by the number of triples: the tests' 80 MB pool would make the
