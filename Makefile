@@ -8,7 +8,7 @@ BASE   ?= http://$(HOST):$(PORT)
 # Options of `python -m bench` (bench/run.py), e.g. make bench BENCH_ARGS="--sizes 1000 --duration 5"
 BENCH_ARGS ?=
 
-.PHONY: setup serve build test tools lint lock bench clean
+.PHONY: setup serve build test test-fast tools lint lock bench clean
 
 # The virtualenv, installed from the lock file so every machine runs the same versions.
 $(BIN)/pledge-lod: pyproject.toml requirements.lock
@@ -34,6 +34,12 @@ tools:
 test: setup tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -n 2 --dist loadfile -q
+
+## The fast tier only: the app and the CLI in-process on a release built once per session
+## (no gunicorn, browser, Virtuoso or load tests; `make test` runs both tiers).
+test-fast: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -n 2 --dist loadfile -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check src tests bench

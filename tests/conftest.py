@@ -21,6 +21,14 @@ from support.processes import free_port, wait_until_up
 from support.releases import build_in_process
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the live server (gunicorn in a subprocess) is in the slow tier, wherever
+    its module is; the other slow tests are marked in their modules."""
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def server_port() -> int:
     return free_port()

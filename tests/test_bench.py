@@ -22,6 +22,8 @@ import pytest
 
 from support.virtuoso import missing as virtuoso_missing
 
+pytestmark = pytest.mark.slow  # the slow tier: the benchmark in subprocesses, wrk, Virtuoso
+
 ROOT = Path(__file__).resolve().parents[1]
 #: The benchmark as its users run it, from the repository root.
 RUN = [sys.executable, "-m", "bench"]

@@ -298,6 +298,7 @@ def _schemathesis():
     return schemathesis
 
 
+@pytest.mark.slow  # gunicorn
 def test_schemathesis_against_the_live_server(live: Server) -> None:
     """Every operation of /openapi.json, fuzzed over HTTP by schemathesis with valid and
     invalid inputs: no 5xx (503 from a busy SPARQL endpoint aside), statuses and media

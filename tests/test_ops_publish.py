@@ -36,6 +36,8 @@ from support.processes import run_cli
 from support.releases import build_release, copy_data
 from support.web import client_for
 
+pytestmark = pytest.mark.slow  # the slow tier: publishing under load, gunicorn
+
 BASE = "http://127.0.0.1:9"
 TITLE_A = "Ops marker title A"
 TITLE_B = "Ops marker title B"

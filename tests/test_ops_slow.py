@@ -25,6 +25,8 @@ from pledge_lod.server.serve import gunicorn_options
 from pledge_lod.sparql.executor import Admission, ClientLimit
 from support.gunicorn import Server, gunicorn_server
 
+pytestmark = pytest.mark.slow  # the slow tier: gunicorn with slow clients
+
 WORKERS, THREADS = 2, 4
 READ_TIMEOUT = 4.0
 SLOW = 3 * WORKERS * THREADS  # well over one per thread

@@ -22,6 +22,8 @@ from support.processes import free_port, run_cli
 from support.releases import build_release
 from support.virtuoso import Virtuoso, require_virtuoso
 
+pytestmark = pytest.mark.slow  # the slow tier: a private Virtuoso
+
 TIMEOUT_S = 2.0
 BASE = "http://127.0.0.1:18765"
 

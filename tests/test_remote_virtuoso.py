@@ -49,6 +49,8 @@ from support.processes import free_port, run_cli, wait_until_up
 from support.releases import copy_data
 from support.virtuoso import Virtuoso, require_virtuoso
 
+pytestmark = pytest.mark.slow  # the slow tier: a private Virtuoso
+
 REMOVED = "municipality-of-straseni"
 
 

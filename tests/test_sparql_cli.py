@@ -15,6 +15,8 @@ from support.paths import ROOT
 from support.processes import run_cli
 from support.sparql import Server, shared_server
 
+pytestmark = pytest.mark.slow  # the slow tier: the CLI and the shared server in subprocesses
+
 NAMES = ("PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
          "SELECT ?agent ?name WHERE { ?agent foaf:name ?name } ORDER BY ?name LIMIT 3")
 

@@ -32,6 +32,8 @@ from SPARQLWrapper import (
 
 from support.sparql import Server, shared_server
 
+pytestmark = pytest.mark.slow  # the slow tier: SPARQL clients against the shared gunicorn server
+
 DC = "http://purl.org/dc/terms/"
 FOAF = "http://xmlns.com/foaf/0.1/"
 

@@ -29,6 +29,8 @@ from support.sparql import (
     wait_for,
 )
 
+pytestmark = pytest.mark.slow  # the slow tier: query processes, the shared gunicorn server
+
 LIMIT_S = 2.0  # the test server's query_timeout_s
 
 

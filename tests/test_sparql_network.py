@@ -18,6 +18,8 @@ import pytest
 
 from support.sparql import Listener, Server, listening, shared_server
 
+pytestmark = pytest.mark.slow  # the slow tier: the shared gunicorn server
+
 
 @pytest.fixture(scope="module")
 def server() -> Server:

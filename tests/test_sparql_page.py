@@ -12,6 +12,8 @@ import pytest
 
 from support.sparql import Server, shared_server
 
+pytestmark = pytest.mark.slow  # the slow tier: the shared gunicorn server
+
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 

@@ -28,6 +28,8 @@ from rdflib.query import Result
 
 from support.sparql import PROTOCOL_DIR, SD_DIR, Server, shared_server
 
+pytestmark = pytest.mark.slow  # the slow tier: the W3C protocol tests on the shared gunicorn server
+
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = rdflib.Namespace("http://www.w3.org/2011/http#")
 CNT = rdflib.Namespace("http://www.w3.org/2011/content#")

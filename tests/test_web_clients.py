@@ -29,7 +29,10 @@ from support.web import (
     same_graph,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [  # the slow tier: Chromium, rapper, jsonld.js and rdflib on the live server
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 CHROMIUM_FLAGS = [
     "--headless",

@@ -21,7 +21,10 @@ from pyoxigraph import NamedNode, RdfFormat, parse
 
 from support.web import client_for
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [  # the slow tier: a crawl of the live server
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 MAX_URLS = 4000
 ACCEPTS = {
