@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 BASE   ?= http://$(HOST):$(PORT)
-# Options of bench/run.py, e.g. make bench BENCH_ARGS="--sizes 1000 --duration 5"
+# Options of `python -m bench` (bench/run.py), e.g. make bench BENCH_ARGS="--sizes 1000 --duration 5"
 BENCH_ARGS ?=
 
-.PHONY: setup serve build test tools lint lock bench clean
+.PHONY: setup serve build test test-fast tools lint lock bench clean
 
 # The virtualenv, installed from the lock file so every machine runs the same versions.
 $(BIN)/pledge-lod: pyproject.toml requirements.lock
@@ -35,13 +35,19 @@ test: setup tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
+## The fast tier only: the app and the CLI in-process on a release built once per session
+## (no gunicorn, browser, Virtuoso or load tests; `make test` runs both tiers).
+test-fast: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -n 2 --dist loadfile -q -m "not slow"
+
 lint: setup
 	$(BIN)/ruff check src tests bench
 
 ## Set up, install the tools it drives (wrk, Virtuoso) and rdflib-endpoint, and run the
 ## benchmark: a new section at the top of bench/RESULTS.md.
 bench: setup tools
-	$(BIN)/pip install -q -r bench/requirements.txt && $(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/pip install -q -r bench/requirements.txt && $(BIN)/python -m bench $(BENCH_ARGS)
 
 ## Refresh the lock file from pyproject.toml (needs PyPI).
 lock:

@@ -2,10 +2,10 @@
 record, each stage timed with its peak memory, printed as the Markdown tables of
 ``bench/RESULTS.md``.
 
-For the largest size, where the whole of ``run.py`` takes hours, so that a change to the
+For the largest size, where the whole of ``python -m bench`` takes hours, so that a change to the
 build can be measured on its own. Usage::
 
-    .venv/bin/python bench/build_only.py --pledges 1000000 [--data DIR] [--work DIR]
+    .venv/bin/python -m bench.build_only --pledges 1000000 [--data DIR] [--work DIR]
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from build_phase import BuildStats, build, change_one_record, synthesize
-from procs import free_port, machine_info
+from .build_phase import BuildStats, build, change_one_record, synthesize
+from .procs import free_port, machine_info
 
 
 def _table(stats: BuildStats) -> list[str]:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     m = machine_info()
     lines = [
-        f"- Command: `.venv/bin/python bench/build_only.py {' '.join(argv or sys.argv[1:])}`",
+        f"- Command: `.venv/bin/python -m bench.build_only {' '.join(argv or sys.argv[1:])}`",
         f"- Started {started}; load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} at the "
         f"start, {'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the end",
         f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, Linux "

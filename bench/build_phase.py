@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from procs import BenchError, TreeSampler, run_measured
+from .procs import BenchError, TreeSampler, run_measured
 
 PROGRESS = re.compile(r"^\[\s*(?P<at>\d+(?:\.\d+)?)s\]\s+(?P<what>.*)$")
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from procs import BenchError
+from .procs import BenchError
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "wrk_paths.lua"

@@ -1,6 +1,6 @@
 """The engine measured alone: pyoxigraph in a process of its own, timing itself.
 
-``sparql_mix`` starts one per size: ``python bench/engine_worker.py STORE``. It opens the
+``sparql_mix`` starts one per size: ``python -m bench.engine_worker STORE``. It opens the
 release's store read-only, then for each JSON line ``{"query": ..., "accept": ...}`` on
 stdin answers one JSON line ``{"seconds": ..., "bytes": ..., "rows": ...}`` on stdout,
 where ``seconds`` covers the query and the serialisation of its answer and nothing else.
@@ -15,7 +15,8 @@ import json
 import sys
 
 import pyoxigraph
-from sparql_mix import Query, count_answer, engine_run
+
+from .sparql_mix import Query, count_answer, engine_run
 
 
 def main(store_path: str) -> None:

@@ -11,7 +11,7 @@ body as large as the real documents of that format; ``/bytes/N`` answers N bytes
 SPARQL comparison uses it with each query's real response size). Bodies are built once
 per size and reused.
 
-    python bench/floor_app.py --port 18081 --workers 2 --threads 8
+    python -m bench.floor_app --port 18081 --workers 2 --threads 8
 """
 
 from __future__ import annotations

@@ -16,12 +16,12 @@ from typing import Any
 MARKER = "<!-- bench-run -->"
 HEADER = f"""# pledge_lod benchmarks
 
-Written by `bench/run.py` (see its `--help`). Each run adds a section at the top; older
-runs stay below, unchanged, so figures can be compared over time. Raw figures of every
-run are in `bench/out/run-*.json` (not committed). All numbers of a section come from one
-run on one machine, with the data built in that run; the machines these run on are
-shared, so absolute figures move with other load - the ratios against the floor,
-measured interleaved with the real server, are the figures to compare.
+Written by `python -m bench` (bench/run.py, see its `--help`). Each run adds a section
+at the top; older runs stay below, unchanged, so figures can be compared over time. Raw
+figures of every run are in `bench/out/run-*.json` (not committed). All numbers of a
+section come from one run on one machine, with the data built in that run; the machines
+these run on are shared, so absolute figures move with other load - the ratios against
+the floor, measured interleaved with the real server, are the figures to compare.
 
 {MARKER}
 """
@@ -330,14 +330,14 @@ def _virtuoso_tables(sizes: list[dict]) -> list[str]:
     notes += [f"- Version (its `Server` header): {version}" for version in versions]
     out: list[str] = []
     if loads:
-        intro = ("A private Virtuoso per size (`tests/virtuoso.py`, the tests' runner: its own "
-                 "database in a temporary folder, `virtuoso-t -f`, buffer pool as Virtuoso's "
-                 "virtuoso.ini suggests for the memory the data needs), loaded by "
+        intro = ("A private Virtuoso per size (`tests/support/virtuoso.py`, the tests' runner:"
+                 " its own database in a temporary folder, `virtuoso-t -f`, buffer pool as "
+                 "Virtuoso's virtuoso.ini suggests for the memory the data needs), loaded by "
                  "`pledge-lod publish --to http://127.0.0.1:PORT/sparql` (Graph Store "
-                 "Protocol, N-Triples in chunks of 50,000 triples, every graph counted on "
-                 "the store before the pointer moves). Triples: all five graphs of the "
-                 "release (data, ontology, shapes, SDG KOS, VoID). Memory: Virtuoso's RSS "
-                 "after the mix.")
+                 "Protocol, N-Triples in chunks of 50,000 triples, every graph counted on the "
+                 "store before the pointer moves). Triples: all five graphs of the release "
+                 "(data, ontology, shapes, SDG KOS, VoID). Memory: Virtuoso's RSS after the "
+                 "mix.")
         head = ["pledges", "triples loaded", "Virtuoso start s", "publish s", "triples/s",
                 "buffer pool MB", "Virtuoso RSS MB"]
         out += _block("### Virtuoso: loading the release", intro, head, loads)

@@ -1,7 +1,7 @@
 """The pledge_lod benchmark: one command, every figure of issue 5 from one run.
 
-    .venv/bin/python bench/run.py --sizes 1000,10000,100000 [--full] [--out bench/out]
-                                  [--duration 10] [--connections 16] [--no-virtuoso]
+    .venv/bin/python -m bench --sizes 1000,10000,100000 [--full] [--out bench/out]
+                               [--duration 10] [--connections 16] [--no-virtuoso]
 
 For each size: synthesise data (fixed seed), build a release (time and peak memory per
 stage), serve it under gunicorn next to the floor app (same gunicorn setup, precomputed
@@ -11,7 +11,7 @@ bytes), and measure from this process - a second process - on 127.0.0.1:
   server and the floor, interleaved format by format (``deref.py``);
 * the SPARQL mix over HTTP, in-process with pyoxigraph, on the floor, and on
   rdflib-endpoint serving the same dump (``sparql_mix.py``);
-* the same mix on Virtuoso: a private instance (``tests/virtuoso.py``) loaded with
+* the same mix on Virtuoso: a private instance (``tests/support/virtuoso.py``) loaded with
   ``pledge-lod publish --to``, queried directly and through our app on the remote backend,
   beside the embedded store (``virtuoso_mix.py``; ``--no-virtuoso`` leaves it out, and
   without Virtuoso installed the run stops at once rather than leave it out silently);
@@ -46,11 +46,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-from build_phase import build, change_one_record, synthesize  # noqa: E402
-from deref import (  # noqa: E402
+from .build_phase import build, change_one_record, synthesize
+from .deref import (
     FORMATS,
     document_paths,
     interleaved,
@@ -60,7 +57,7 @@ from deref import (  # noqa: E402
     run_load,
     write_paths,
 )
-from procs import (  # noqa: E402
+from .procs import (
     BenchError,
     Server,
     Servers,
@@ -73,8 +70,8 @@ from procs import (  # noqa: E402
     signals_raise,
     wait_http,
 )
-from report import write_results  # noqa: E402
-from sparql_mix import (  # noqa: E402
+from .report import write_results
+from .sparql_mix import (
     JSON_RESULTS,
     QueryTiming,
     first_existing,
@@ -82,9 +79,10 @@ from sparql_mix import (  # noqa: E402
     measure_rdflib,
     mix,
 )
-from virtuoso_mix import Dataset, Virtuoso, missing, new_virtuoso  # noqa: E402
-from virtuoso_mix import measure as measure_virtuoso  # noqa: E402
+from .virtuoso_mix import Dataset, Virtuoso, missing, new_virtuoso
+from .virtuoso_mix import measure as measure_virtuoso
 
+HERE = Path(__file__).resolve().parent
 FULL_SIZE = 1_000_000
 START_TIMEOUT_S = 180.0
 #: The query time limit of every server in the SPARQL phases (app, its remote backend,
@@ -111,7 +109,7 @@ class Context:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from pledge_lod.config import Settings
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="1000,10000,100000",
                    help="pledge counts, comma-separated (default: %(default)s)")
     p.add_argument("--full", action="store_true", help=f"add {FULL_SIZE:,} pledges")
@@ -293,7 +291,7 @@ def _wsgi_probe(
 ) -> dict[str, dict[str, float]]:
     """µs per cached document for the app and the floor, same client, no HTTP: the
     app's own share of each request, which bounds its throughput per core."""
-    argv = [ctx.python, str(HERE / "wsgi_probe.py"), str(releases), str(hot), "--requests",
+    argv = [ctx.python, "-m", "bench.wsgi_probe", str(releases), str(hot), "--requests",
             str(max(200, 200 * ctx.args.duration))]  # fmt: skip
     env = {**ctx.env, "BENCH_FLOOR_SIZES": json.dumps({"hot": sizes})}
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600,
@@ -323,7 +321,7 @@ def _start_app(
 
 def _start_floor(ctx: Context, sizes: dict[str, dict[str, int]], work: Path) -> Server:
     port = free_port()
-    argv = [ctx.python, str(HERE / "floor_app.py"), "--port", str(port), "--workers",
+    argv = [ctx.python, "-m", "bench.floor_app", "--port", str(port), "--workers",
             str(ctx.args.workers), "--threads", str(ctx.args.threads)]  # fmt: skip
     env = {**ctx.env, "BENCH_FLOOR_SIZES": json.dumps(sizes)}
     return ctx.servers.start("floor", argv, port, work / "floor.log", env)
@@ -526,7 +524,7 @@ def say(message: str) -> None:
 def _command(argv: list[str]) -> str:
     python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) \
         else sys.executable
-    return shlex.join([python, os.path.relpath(__file__), *argv])
+    return shlex.join([python, "-m", "bench", *argv])
 
 
 def _now() -> str:

@@ -32,8 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyoxigraph
-from procs import BenchError
 from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+
+from .procs import BenchError
 
 JSON_RESULTS = "application/sparql-results+json"
 RDF_XML = "application/rdf+xml"  # the one graph format rdflib-endpoint gives DESCRIBE
@@ -146,13 +147,12 @@ def count_answer(answer: Answer) -> int | None:
 
 
 class EngineProcess:
-    """``engine_worker.py`` running on one store; ``run`` returns its own timing."""
+    """``bench.engine_worker`` running on one store; ``run`` returns its own timing."""
 
     def __init__(self, store_path: Path, timeout_s: float):
-        worker = Path(__file__).resolve().parent / "engine_worker.py"
         self.timeout_s = timeout_s
         self.proc = subprocess.Popen(
-            [sys.executable, str(worker), str(store_path)],
+            [sys.executable, "-m", "bench.engine_worker", str(store_path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -2,7 +2,7 @@
 
 The issue asks whether moving to the external store (README, "Serving from an external
 SPARQL store") costs query speed, and whether the answers stay the same. Per size the
-benchmark starts a private Virtuoso (``tests/virtuoso.py``, the runner the tests use),
+benchmark starts a private Virtuoso (``tests/support/virtuoso.py``, the runner the tests use),
 publishes the built release into it with ``pledge-lod publish --to``, and times the same
 queries three ways, interleaved round by round so that other load on the shared machine
 falls on all three alike:
@@ -24,7 +24,6 @@ report says "same answer" only when it is, and says how the answers differ other
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 import urllib.parse
 from dataclasses import asdict, dataclass, field
@@ -32,18 +31,15 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph
-from procs import BenchError
 from pyoxigraph import RdfFormat
-from sparql_mix import Answer, Query, count_answer, http_get, query_path
+from tests.support.virtuoso import Virtuoso
+from tests.support.virtuoso import missing as _missing
 
 from pledge_lod.release.on_store import current_release_id, read_manifest
 from pledge_lod.store.remote import QueryClient, parse_json_results
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the Virtuoso runner shared with the tests
-
-from virtuoso import Virtuoso  # noqa: E402
-from virtuoso import missing as _missing  # noqa: E402
+from .procs import BenchError
+from .sparql_mix import Answer, Query, count_answer, http_get, query_path
 
 #: Virtuoso's own suggestions (the comments of its default virtuoso.ini) for 2, 4 and 8 GB
 #: of free memory, picked by the number of triples: the tests' 80 MB pool would make the

@@ -1,6 +1,6 @@
 """What one cached document costs the app in Python, with no HTTP and no load generator.
 
-    python bench/wsgi_probe.py RELEASES HOT_PATHS [--requests N]
+    python -m bench.wsgi_probe RELEASES HOT_PATHS [--requests N]
 
 Calls the real app (``pledge_lod.web.create_app``) and the floor app through the same
 WSGI test client, in one process that does nothing else, for the hot set in every
@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deref import FORMATS
 from werkzeug.test import Client
+
+from . import floor_app
+from .deref import FORMATS
 
 
 def per_request_us(client: Client, paths: list[str], accept: str, requests: int) -> float:
@@ -42,8 +44,6 @@ def main() -> None:
     parser.add_argument("paths", type=Path)
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
-
-    import floor_app
 
     from pledge_lod.config import Settings
     from pledge_lod.web import create_app

@@ -1,72 +1,32 @@
 """Shared fixtures: a release of the bundled data, and a live server on 127.0.0.1.
 
-The release is built with the base the live server will answer on, so that the IRIs in
-the data dereference for real clients (rdflib, rapper, jsonld.js, Chromium).
+The release is built once per test session (per xdist worker), in this process through
+the CLI's entry point: the fast tier's tests drive ``create_app(settings).test_client()``
+on it. It is built with the base the live server will answer on, so that the IRIs in
+the data dereference for real clients (rdflib, rapper, jsonld.js, Chromium) of the slow
+tier. The helpers live in ``tests/support/``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
-SEEDS = ROOT / "tests" / "seeds"
-W3C = ROOT.parent / "shared" / "w3c"
+from support.paths import DATA, ROOT
+from support.processes import free_port, wait_until_up
+from support.releases import build_in_process
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """Run ``pledge-lod`` as a user would, in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "pledge_lod", *args],
-        cwd=cwd or ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def copy_data(target: Path) -> Path:
-    """A private copy of the bundled data that a test may damage."""
-    shutil.copytree(DATA, target)
-    return target
-
-
-def build_release(
-    data_dir: Path, releases_dir: Path, base: str
-) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        "build",
-        "--quiet",
-        "--data",
-        str(data_dir),
-        "--releases",
-        str(releases_dir),
-        "--base",
-        base,
-        "--jobs",
-        "1",
-    )
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the live server (gunicorn in a subprocess) is in the slow tier, wherever
+    its module is; the other slow tests are marked in their modules."""
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -83,26 +43,9 @@ def base_url(server_port: int) -> str:
 def releases_dir(tmp_path_factory: pytest.TempPathFactory, base_url: str) -> Path:
     """The bundled data built into a private releases folder, with the live server's base."""
     folder = tmp_path_factory.mktemp("releases")
-    result = build_release(DATA, folder, base_url)
+    result = build_in_process(DATA, folder, base_url)
     assert result.returncode == 0, result.stderr
     return folder
-
-
-def wait_until_up(
-    url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not come up in {timeout}s")
 
 
 @pytest.fixture(scope="session")

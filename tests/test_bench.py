@@ -4,7 +4,7 @@ Only that it runs: no timing is asserted (the figures belong in bench/RESULTS.md
 real run on the real sizes). wrk is the load generator the results are meant to come
 from, so in CI (``CI=true``) a missing wrk is a failure; locally the run falls back to
 the Python load generator. The same for Virtuoso (the mix on the external store): in CI
-a missing Virtuoso is a failure, as in tests/virtuoso.py; locally the run leaves that
+a missing Virtuoso is a failure, as in tests/support/virtuoso.py; locally the run leaves that
 phase out with ``--no-virtuoso``, so the rest of the benchmark is still checked. The
 answers on Virtuoso must be the embedded store's, row for row.
 """
@@ -20,10 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from virtuoso import missing as virtuoso_missing
+from support.virtuoso import missing as virtuoso_missing
+
+pytestmark = pytest.mark.slow  # the slow tier: the benchmark in subprocesses, wrk, Virtuoso
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ROOT / "bench" / "run.py"
+#: The benchmark as its users run it, from the repository root.
+RUN = [sys.executable, "-m", "bench"]
 TABLE_TITLES = (
     "### Data and build",
     "#### Build stages, 300 pledges",
@@ -63,7 +66,7 @@ def _with_virtuoso() -> bool:
 def test_bench_runs_at_a_small_size(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     with_virtuoso = _with_virtuoso()
-    argv = [sys.executable, str(RUN), "--sizes", "300", "--duration", "2",
+    argv = [*RUN, "--sizes", "300", "--duration", "2",
             "--out", str(tmp_path / "out"), "--results", str(results), "--tool", _tool(),
             "--sparql-runs", "3", "--rdflib-runs", "1",
             "--work", str(tmp_path / "work")]  # fmt: skip
@@ -127,7 +130,7 @@ def test_bench_without_virtuoso_fails_and_names_the_installer(tmp_path: Path) ->
     than leave the comparison out unnoticed; --no-virtuoso is the way to leave it out."""
     empty = tmp_path / "bin"
     empty.mkdir()
-    argv = [sys.executable, str(RUN), "--sizes", "300", "--out", str(tmp_path / "out"),
+    argv = [*RUN, "--sizes", "300", "--out", str(tmp_path / "out"),
             "--results", str(tmp_path / "RESULTS.md"), "--work", str(tmp_path / "work")]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PATH": str(empty)}, check=False)  # fmt: skip
@@ -138,13 +141,10 @@ def test_bench_without_virtuoso_fails_and_names_the_installer(tmp_path: Path) ->
 
 def test_bench_keeps_older_runs(tmp_path: Path) -> None:
     """A second run goes on top; the first run's section stays below, unchanged."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        from report import MARKER, write_results
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    from bench.report import MARKER, write_results
+
     results = tmp_path / "RESULTS.md"
-    run = {"started": "then", "finished": "then", "wall_s": 1.0, "command": "bench/run.py",
+    run = {"started": "then", "finished": "then", "wall_s": 1.0, "command": "python -m bench",
            "loadavg_end": [0.0, 0.0, 0.0], "sizes": [],
            "machine": {"nproc": 2, "cpu": "", "memory_gib": 1, "kernel": "", "python": "",
                        "loadavg_start": [0.0, 0.0, 0.0]},
@@ -161,9 +161,9 @@ def test_bench_keeps_older_runs(tmp_path: Path) -> None:
 
 def test_build_only_measures_a_build_and_a_rebuild(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "build_only.py"), "--pledges", "1500",
+        [sys.executable, "-m", "bench.build_only", "--pledges", "1500",
          "--work", str(tmp_path / "work")],
-        cwd=ROOT / "bench", capture_output=True, text=True, timeout=600,
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -199,13 +199,8 @@ def test_mix_times_a_query_longer_than_its_budget_by_its_first_run(
     import time
 
     import pyoxigraph
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import floor_app
-        from sparql_mix import JSON_RESULTS, Query, measure_mix
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    from bench import floor_app
+    from bench.sparql_mix import JSON_RESULTS, Query, measure_mix
 
     def endpoint(environ, start_response):  # type: ignore[no-untyped-def]
         time.sleep(delay_s)

@@ -12,7 +12,9 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from conftest import DATA, SEEDS, build_release, copy_data, run_cli
+from support.paths import DATA, SEEDS
+from support.processes import run_cli
+from support.releases import build_release, copy_data
 
 BASE = "http://127.0.0.1:8765"
 PL = BASE + "/def/pledge#"

@@ -16,10 +16,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import DATA, SEEDS, run_cli
 from pledge_lod.ingest.importer import run_import
 from pledge_lod.ingest.listing_page import parse_listing
 from pledge_lod.records import slugify
+from support.paths import DATA, SEEDS
+from support.processes import cli
 
 SEED_GOAL_5 = SEEDS / "000_d8debffb6e475439.txt"
 SEED_LIVELIHOODS = SEEDS / "002_af7d1187fc16b4ce.txt"
@@ -103,9 +104,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def cli_import(data: Path, *files: Path, force: bool = False) -> tuple[str, str, int]:
-    """Run ``pledge-lod import`` and check that it never shows a traceback."""
+    """Run ``pledge-lod import`` (in-process) and check that it never shows a traceback."""
     args = ["import", "--data", str(data), *(["--force"] if force else []), *map(str, files)]
-    result = run_cli(*args)
+    result = cli(*args)
     assert "Traceback" not in result.stderr, result.stderr
     assert "Traceback" not in result.stdout, result.stdout
     return result.stdout, result.stderr, result.returncode

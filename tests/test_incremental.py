@@ -7,7 +7,9 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from conftest import DATA, build_release, copy_data, run_cli
+from support.paths import DATA
+from support.processes import run_cli
+from support.releases import build_release, copy_data
 
 BASE = "http://127.0.0.1:8768"
 

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, run_cli
-from test_ops_support import gunicorn_server, load_result, start_load, summary
+from support.gunicorn import gunicorn_server, load_result, start_load, summary
+from support.processes import free_port, run_cli
 from test_web_serve import assert_refused
+
+pytestmark = pytest.mark.slow  # the slow tier: gunicorn under load, killed
 
 CLIENTS = 16
 

@@ -34,15 +34,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from conftest import DATA, ROOT
 from pledge_lod.config import Settings
 from pledge_lod.ingest.listing_page import parse_listing
 from pledge_lod.ingest.sources import PLEDGE_FIELDS, load_registries, read_pledge_file
 from pledge_lod.records import Pledge, Problem
 from pledge_lod.release.layout import read_current
 from pledge_lod.web.openapi import ApiLimits, document
-from test_ops_support import Server, gunicorn_server
-from test_web_support import make_app
+from support.gunicorn import Server, gunicorn_server
+from support.paths import DATA, ROOT
+from support.web import make_app
 
 FUZZ = settings(max_examples=600, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
@@ -297,6 +297,7 @@ def _schemathesis():
     return schemathesis
 
 
+@pytest.mark.slow  # gunicorn
 def test_schemathesis_against_the_live_server(live: Server) -> None:
     """Every operation of /openapi.json, fuzzed over HTTP by schemathesis with valid and
     invalid inputs: no 5xx (503 from a busy SPARQL endpoint aside), statuses and media

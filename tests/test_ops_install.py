@@ -13,12 +13,15 @@ import re
 import tomllib
 from importlib import metadata
 
+import pytest
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from conftest import ROOT
+from support.paths import ROOT
+
+pytestmark = pytest.mark.slow  # the slow tier: an install in a fresh virtualenv
 
 
 def _lock() -> dict[str, str]:

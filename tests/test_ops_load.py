@@ -19,7 +19,11 @@ import json
 import os
 from pathlib import Path
 
-from test_ops_support import gunicorn_server, load_result, start_load, summary
+import pytest
+
+from support.gunicorn import gunicorn_server, load_result, start_load, summary
+
+pytestmark = pytest.mark.slow  # the slow tier: gunicorn under load
 
 LONG = os.environ.get("PLEDGE_LOD_LONG") == "1"
 

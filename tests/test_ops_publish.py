@@ -28,11 +28,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, build_release, copy_data, run_cli
 from pledge_lod.release import layout
 from pledge_lod.store.embedded import RECHECK_S
-from test_ops_support import Server, gunicorn_server, load_result, start_load, summary
-from test_web_support import client_for
+from support.gunicorn import Server, gunicorn_server, load_result, start_load, summary
+from support.paths import ROOT
+from support.processes import run_cli
+from support.releases import build_release, copy_data
+from support.web import client_for
+
+pytestmark = pytest.mark.slow  # the slow tier: publishing under load, gunicorn
 
 BASE = "http://127.0.0.1:9"
 TITLE_A = "Ops marker title A"

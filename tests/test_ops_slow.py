@@ -23,7 +23,9 @@ from pledge_lod.config import Settings
 from pledge_lod.server.gunicorn_worker import DEFER, MAX_HEAD, BufferingThreadWorker, request_size
 from pledge_lod.server.serve import gunicorn_options
 from pledge_lod.sparql.admission import Admission, ClientLimit
-from test_ops_support import Server, gunicorn_server
+from support.gunicorn import Server, gunicorn_server
+
+pytestmark = pytest.mark.slow  # the slow tier: gunicorn with slow clients
 
 WORKERS, THREADS = 2, 4
 READ_TIMEOUT = 4.0

@@ -13,12 +13,16 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from conftest import DATA, build_release, free_port, run_cli
 from pledge_lod.config import Settings
 from pledge_lod.store import ReleaseError
 from pledge_lod.store.remote import RemoteStore
 from pledge_lod.web import create_app
-from virtuoso import Virtuoso, require_virtuoso
+from support.paths import DATA
+from support.processes import free_port, run_cli
+from support.releases import build_release
+from support.virtuoso import Virtuoso, require_virtuoso
+
+pytestmark = pytest.mark.slow  # the slow tier: a private Virtuoso
 
 TIMEOUT_S = 2.0
 BASE = "http://127.0.0.1:18765"

@@ -1,6 +1,6 @@
 """The remote backend against a live Virtuoso: publish, same answers, switching, rollback.
 
-A private Virtuoso is started for this module (tests/virtuoso.py). Two releases of the
+A private Virtuoso is started for this module (tests/support/virtuoso.py). Two releases of the
 bundled data are built into one releases folder (the app servers' read-only copy): A, the
 bundled data, and B, the same without one pledge. Then, in order:
 
@@ -37,7 +37,6 @@ import rdflib
 from pyoxigraph import NamedNode, RdfFormat, serialize
 from rdflib.compare import graph_diff, isomorphic
 
-from conftest import DATA, ROOT, copy_data, free_port, run_cli, wait_until_up
 from pledge_lod.config import Settings
 from pledge_lod.publish import Publisher, Target
 from pledge_lod.release.on_store import physical_graph
@@ -46,7 +45,12 @@ from pledge_lod.store.remote import RemoteStore, parse_json_results
 from pledge_lod.web import create_app
 from pledge_lod.web.queries import Queries
 from pledge_lod.web.site import LICENCE_NAMES
-from virtuoso import Virtuoso, require_virtuoso
+from support.paths import DATA, ROOT
+from support.processes import free_port, run_cli, wait_until_up
+from support.releases import copy_data
+from support.virtuoso import Virtuoso, require_virtuoso
+
+pytestmark = pytest.mark.slow  # the slow tier: a private Virtuoso
 
 REMOVED = "municipality-of-straseni"
 

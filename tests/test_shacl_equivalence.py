@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, ROOT, copy_data, run_cli
 from pledge_lod.ingest.yaml_reader import YamlError, read_yaml
+from support.paths import DATA, ROOT
+from support.processes import run_cli
+from support.releases import copy_data
 from test_validate import CASES
 
 BASE = "http://127.0.0.1:8767"

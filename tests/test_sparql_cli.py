@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 import rdflib
 
-from conftest import ROOT, run_cli
-from test_sparql_support import Server, shared_server
+from support.paths import ROOT
+from support.processes import run_cli
+from support.sparql import Server, shared_server
+
+pytestmark = pytest.mark.slow  # the slow tier: the CLI and the shared server in subprocesses
 
 NAMES = ("PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
          "SELECT ?agent ?name WHERE { ?agent foaf:name ?name } ORDER BY ?name LIMIT 3")

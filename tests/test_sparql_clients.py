@@ -30,7 +30,9 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 
-from test_sparql_support import Server, shared_server
+from support.sparql import Server, shared_server
+
+pytestmark = pytest.mark.slow  # the slow tier: SPARQL clients against the shared gunicorn server
 
 DC = "http://purl.org/dc/terms/"
 FOAF = "http://xmlns.com/foaf/0.1/"

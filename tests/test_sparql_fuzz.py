@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pledge_lod.sparql import guard
-from test_sparql_support import Listener, minimal_app, shared_server
+from support.sparql import Listener, minimal_app, shared_server
+
+pytestmark = pytest.mark.slow  # the slow tier: its release is the shared gunicorn server's
 
 OK_STATUSES = {200, 204, 400, 403, 405, 406, 413, 415, 429, 503}
 FUZZ = settings(max_examples=600, deadline=None, derandomize=True, database=None,

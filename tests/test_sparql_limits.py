@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from test_sparql_support import (
+from support.sparql import (
     Server,
     alive,
     cpu_seconds,
@@ -28,6 +28,8 @@ from test_sparql_support import (
     shared_server,
     wait_for,
 )
+
+pytestmark = pytest.mark.slow  # the slow tier: query processes, the shared gunicorn server
 
 LIMIT_S = 2.0  # the test server's query_timeout_s
 
@@ -238,8 +240,9 @@ def test_stopping_the_server_leaves_no_query_workers(server: Server) -> None:
     import subprocess
     import sys
 
-    from conftest import ROOT, free_port, wait_until_up
-    from test_sparql_support import TEST_ENV, stop_process
+    from support.paths import ROOT
+    from support.processes import free_port, wait_until_up
+    from support.sparql import TEST_ENV, stop_process
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

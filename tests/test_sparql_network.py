@@ -16,7 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from test_sparql_support import Listener, Server, listening, shared_server
+from support.sparql import Listener, Server, listening, shared_server
+
+pytestmark = pytest.mark.slow  # the slow tier: the shared gunicorn server
 
 
 @pytest.fixture(scope="module")

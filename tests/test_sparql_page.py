@@ -10,7 +10,9 @@ import urllib.request
 
 import pytest
 
-from test_sparql_support import Server, shared_server
+from support.sparql import Server, shared_server
+
+pytestmark = pytest.mark.slow  # the slow tier: the shared gunicorn server
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

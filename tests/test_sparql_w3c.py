@@ -26,7 +26,9 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.query import Result
 
-from test_sparql_support import PROTOCOL_DIR, SD_DIR, Server, shared_server
+from support.sparql import PROTOCOL_DIR, SD_DIR, Server, shared_server
+
+pytestmark = pytest.mark.slow  # the slow tier: the W3C protocol tests on the shared gunicorn server
 
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = rdflib.Namespace("http://www.w3.org/2011/http#")

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_release, copy_data, run_cli
+from support.paths import ROOT
+from support.processes import run_cli
+from support.releases import build_release, copy_data
 
 BASE = "http://127.0.0.1:8766"
 STRASENI = "pledges/municipality-of-straseni.yaml"

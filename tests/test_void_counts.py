@@ -10,7 +10,8 @@ from pathlib import Path
 import rdflib
 from rdflib.namespace import RDF, VOID
 
-from conftest import DATA, run_cli
+from support.paths import DATA
+from support.processes import run_cli
 
 BASE = "http://127.0.0.1:8771"
 SCHEMA_PLACE = "https://schema.org/Place"

@@ -20,7 +20,7 @@ import pytest
 import rdflib
 from rdflib import URIRef
 
-from test_web_support import (
+from support.web import (
     diff_text,
     graph_of,
     jsonld_js_ready,
@@ -29,7 +29,10 @@ from test_web_support import (
     same_graph,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [  # the slow tier: Chromium, rapper, jsonld.js and rdflib on the live server
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 CHROMIUM_FLAGS = [
     "--headless",

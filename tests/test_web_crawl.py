@@ -19,9 +19,12 @@ from pathlib import Path
 import pytest
 from pyoxigraph import NamedNode, RdfFormat, parse
 
-from test_web_support import client_for
+from support.web import client_for
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [  # the slow tier: a crawl of the live server
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 MAX_URLS = 4000
 ACCEPTS = {

@@ -15,8 +15,9 @@ from flask.testing import FlaskClient
 from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, SKOS
 
-from conftest import DATA, build_release, copy_data
-from test_web_support import (
+from support.paths import DATA
+from support.releases import build_release, copy_data
+from support.web import (
     client_for,
     diff_text,
     graph_of,

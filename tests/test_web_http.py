@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from pledge_lod.rdf.vocab import KINDS
-from test_web_support import (
+from support.web import (
     ACCEPT_CASES,
     CHROME,
     FIREFOX,

@@ -15,9 +15,9 @@ import yaml
 from flask.testing import FlaskClient
 from rdflib import URIRef
 
-from conftest import build_release, copy_data
 from pledge_lod.web.listings import FACETS
-from test_web_support import CHROME, client_for, graph_of, one_per_kind
+from support.releases import build_release, copy_data
+from support.web import CHROME, client_for, graph_of, one_per_kind
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")

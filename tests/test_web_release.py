@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import build_release, copy_data
 from pledge_lod.release import layout
 from pledge_lod.store.embedded import RECHECK_S
-from test_web_support import client_for, graph_of, make_app
+from support.releases import build_release, copy_data
+from support.web import client_for, graph_of, make_app
 
 BASE = "http://127.0.0.1:9"
 

@@ -18,11 +18,11 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import build_release, copy_data
 from pledge_lod.release.layout import current_id, switch_current
 from pledge_lod.store.embedded import RECHECK_S
 from pledge_lod.web.caches import ResponseCache
-from test_web_support import ACCEPT_CASES, UNACCEPTABLE, make_app, one_per_kind, sitemap_paths
+from support.releases import build_release, copy_data
+from support.web import ACCEPT_CASES, UNACCEPTABLE, make_app, one_per_kind, sitemap_paths
 
 EXTS = ("", ".html", ".ttl", ".jsonld", ".nt", ".rdf")
 Answer = tuple[str, list[tuple[str, str]], bytes]

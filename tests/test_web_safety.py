@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from test_web_support import client_for
+from support.web import client_for
 
 BAD_PATHS = [
     "/dumps/../manifest.json",

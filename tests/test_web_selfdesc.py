@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from rdflib import RDF, RDFS, URIRef
 from rdflib.namespace import SKOS, VOID
 
-from test_web_support import client_for, graph_of, sitemap_paths
+from support.web import client_for, graph_of, sitemap_paths
 
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")

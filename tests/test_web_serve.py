@@ -13,11 +13,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from gunicorn.workers.gthread import ThreadWorker
 
-from conftest import ROOT, free_port, run_cli, wait_until_up
 from pledge_lod.config import Settings
 from pledge_lod.server.serve import gunicorn_options
+from support.paths import ROOT
+from support.processes import free_port, run_cli, wait_until_up
+
+pytestmark = pytest.mark.slow  # the slow tier: pledge-lod serve in subprocesses
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -31,7 +31,9 @@ from pathlib import Path
 import pyoxigraph
 import rdflib
 
-from conftest import DATA, ROOT, W3C, build_release, free_port, run_cli, wait_until_up
+from support.paths import DATA, ROOT, W3C
+from support.processes import free_port, run_cli, wait_until_up
+from support.releases import build_release
 
 PROTOCOL_DIR = W3C / "sparql11-protocol"
 SD_DIR = W3C / "sparql11-service-description"

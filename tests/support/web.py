@@ -21,9 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rdflib.compare import isomorphic, to_isomorphic
 
-from conftest import ROOT
 from pledge_lod.config import Settings
 from pledge_lod.web import create_app
+from support.paths import ROOT
 
 JS_DIR = ROOT / "tests" / "js"
 
@@ -116,7 +116,7 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed (see the tool list in tests/test_web_support.py)"
+    message = f"{name} is not installed (see the tool list in tests/support/web.py)"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)

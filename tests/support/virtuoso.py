@@ -9,11 +9,11 @@ read-only.
 Missing Virtuoso: the tests skip, except in CI (``CI=true``), where it is a failure
 (``make tools`` / tests/tools/install.sh installs Debian's virtuoso-opensource).
 
-The benchmark (bench/run.py) runs the same class outside pytest, so pytest is imported
-only by :func:`require_virtuoso`, and the class itself raises :class:`VirtuosoMissing`.
-The benchmark also sizes the buffer pool and the query time limit for its larger data;
-the defaults are the tests' small settings.
-"""
+The benchmark (``python -m bench``, importing this module as ``tests.support.virtuoso``)
+runs the same class outside pytest, so pytest is imported only by
+:func:`require_virtuoso`, and the class itself raises :class:`VirtuosoMissing`. The
+benchmark also sizes the buffer pool and the query time limit for its larger data; the
+defaults are the tests' small settings. """
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def require_virtuoso() -> None:
     message = missing()
     if message is None:
         return
-    import pytest  # here, not at the top: bench/run.py uses this module without pytest
+    import pytest  # here, not at the top: the benchmark uses this module without pytest
 
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
