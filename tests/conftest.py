@@ -1,10 +1,11 @@
 """Shared fixtures: a release of the bundled data, and a live server on 127.0.0.1.
 
-The release is built once per test session (per xdist worker), in this process through
-the CLI's entry point: the fast tier's tests drive ``create_app(settings).test_client()``
-on it. It is built with the base the live server will answer on, so that the IRIs in
-the data dereference for real clients (rdflib, rapper, jsonld.js, Chromium) of the slow
-tier. The helpers live in ``tests/support/``.
+The release is built once per test session (per xdist worker): the fast tier's tests
+drive ``create_app(settings).test_client()`` on it. It is built by ``pledge-lod build`` in
+a subprocess: a build run in the test process after other tests fails to load its store
+(see ``support/releases.py``). It is built with the base the live server will answer on,
+so that the IRIs in the data dereference for real clients (rdflib, rapper, jsonld.js,
+Chromium) of the slow tier. The helpers live in ``tests/support/``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from support.paths import DATA, ROOT
 from support.processes import free_port, wait_until_up
-from support.releases import build_in_process
+from support.releases import build_release
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,7 +44,7 @@ def base_url(server_port: int) -> str:
 def releases_dir(tmp_path_factory: pytest.TempPathFactory, base_url: str) -> Path:
     """The bundled data built into a private releases folder, with the live server's base."""
     folder = tmp_path_factory.mktemp("releases")
-    result = build_in_process(DATA, folder, base_url)
+    result = build_release(DATA, folder, base_url)
     assert result.returncode == 0, result.stderr
     return folder
 

@@ -1,8 +1,8 @@
 """Releases of the bundled data (or a damaged copy of it) for the tests.
 
-``build_release`` runs ``pledge-lod build`` in a subprocess; ``build_in_process`` runs
-the same command through its entry point in this process, which is what the fast tier
-uses: the session's release is built once that way (see ``conftest.py``).
+``build_release`` runs ``pledge-lod build`` in a subprocess, not through the entry point
+in the test process: a second build in one process (or one after other tests ran in it)
+fails with "loading the store failed (exit code -15)", so each build gets a process.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from support.paths import DATA
-from support.processes import cli, run_cli
+from support.processes import run_cli
 
 
 def copy_data(target: Path) -> Path:
@@ -33,9 +33,3 @@ def build_release(
 ) -> subprocess.CompletedProcess[str]:
     return run_cli(*_build_args(data_dir, releases_dir, base))
 
-
-def build_in_process(
-    data_dir: Path, releases_dir: Path, base: str
-) -> subprocess.CompletedProcess[str]:
-    """``build_release`` without the subprocess: the same command, the same result."""
-    return cli(*_build_args(data_dir, releases_dir, base))
