@@ -21,8 +21,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
-SEEDS = ROOT.parent / "shared" / "seeds"
-W3C = ROOT.parent / "shared" / "w3c"
+#: The source listing pages, the project's own source material.
+SEEDS = DATA / "sources"
+#: W3C SPARQL 1.1 test material (w3c/rdf-tests), copied with its licence.
+W3C = ROOT / "tests" / "w3c" / "sparql11"
 
 
 def free_port() -> int:

@@ -33,8 +33,8 @@ import rdflib
 
 from conftest import DATA, ROOT, W3C, build_release, free_port, run_cli, wait_until_up
 
-PROTOCOL_DIR = W3C / "sparql11-protocol"
-SD_DIR = W3C / "sparql11-service-description"
+PROTOCOL_DIR = W3C / "protocol"
+SD_DIR = W3C / "service-description"
 UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 #: Settings of the test servers: short limits so that the limit tests run fast.
 TEST_ENV = {
