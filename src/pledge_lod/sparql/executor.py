@@ -40,6 +40,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..config import Settings
+from .syntax import explain
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,8 @@ class QueryPool:
                 status, detail, body = slot.run(message, s.query_timeout_s)
             finally:
                 self._idle.put(slot)
+        if status == "syntax":  # said here, not in the worker, which stays small
+            detail = explain(job.query, detail)
         return _answer(status, detail, body)
 
     def pids(self) -> list[int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyoxigraph
 from pyoxigraph import QueryBoolean, QuerySolutions, Variable
 
+from ..sparql.syntax import explain
 from .base import Bindings, QuerySyntaxError, SelectResult, StoreUnavailable
 from .layout import ReleaseError, ReleaseInfo, current_id, read_current
 
@@ -48,7 +49,7 @@ class EmbeddedSnapshot:
                 query, use_default_graph_as_union=True, substitutions=_subs(bindings)
             )
         except SyntaxError as exc:
-            raise QuerySyntaxError(str(exc)) from exc
+            raise QuerySyntaxError(explain(query, str(exc))) from exc
 
     def select(self, query: str, bindings: Bindings | None = None) -> SelectResult:
         result = self._query(query, bindings)
