@@ -42,7 +42,7 @@ from pyoxigraph import (
 
 from . import __version__
 from . import vocab as v
-from .cache import BuildCache, FileEntry, stat_digest
+from .cache import BuildCache, FileEntry, code_digest, stat_digest
 from .config import Settings
 from .dumps import DumpWriter, write_dumps
 from .graph_stats import GraphStats
@@ -165,12 +165,16 @@ class _Pipeline:
             return None
         registry_files = sorted(p for p in s.data_dir.glob("*.yaml") if p.is_file())
         registry_files += sorted((s.data_dir / KOS_DIR).glob("*.ttl"))
-        # The mapped registries depend on the base too, not only on the files.
-        registry_key = f"{__version__}|{self.iris.base}|{stat_digest(registry_files)}"
-        context = hashlib.sha256(
-            f"{__version__}|{self.iris.base}|{schema.source_digest}|{registry_key}".encode()
+        # Every cached artefact is keyed by all it depends on: the mapped registries and a
+        # file's mapped pledges by the base and the code (and the files), the violations
+        # also by the shapes, the ontology and the registries.
+        code = code_digest()
+        registry_key = f"{code}|{self.iris.base}|{stat_digest(registry_files)}"
+        context = hashlib.sha256(f"{schema.source_digest}|{registry_key}".encode()).hexdigest()
+        mapping = hashlib.sha256(
+            f"{code}|{self.iris.base}|{s.data_dir.resolve()}".encode()
         ).hexdigest()
-        cache = BuildCache(s.releases_dir / CACHE_FILE, context)
+        cache = BuildCache(s.releases_dir / CACHE_FILE, context, mapping)
         try:
             return self._run(nt_path, schema, cache, registry_key)
         finally:
