@@ -40,7 +40,7 @@ from pyoxigraph import (
     serialize,
 )
 
-from . import __version__
+from . import __version__, endpoint_dataset
 from . import vocab as v
 from .cache import BuildCache, FileEntry, code_digest, stat_digest
 from .config import Settings
@@ -647,11 +647,20 @@ def _assemble(
         writer.wait()
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
-    # VoID last: it gives the dumps' sizes.
+    # VoID last: it gives the dumps' sizes, and the counts of every graph, its own
+    # included (endpoint_dataset). Then the whole dataset, VoID included, is dumped.
     created = _created()
-    void_ttl = describe_dataset(pipeline.stats, iris, records.dataset, created, dumps)
+    void_ttl, dataset = endpoint_dataset.describe(
+        store,
+        graphs,
+        pipeline.stats.triples,
+        lambda counts: describe_dataset(
+            pipeline.stats, iris, records.dataset, created, dumps, counts
+        ),
+    )
     (stage_dir / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
+    endpoint_dataset.dump(store, graphs, data_nt, dumps, iris.prefixes())
     report = report_turtle(pipeline.result.problems, iris)
     (stage_dir / layout.REPORT_FILE).write_text(report, encoding="utf-8")
     store.flush()
@@ -680,6 +689,11 @@ def _assemble(
         "generator": f"pledge-lod {__version__}",
         "counts": counts,
         "graphs": graphs,
+        "dataset": {
+            "triples": dataset.triples,
+            "default_graph_triples": dataset.default_graph_triples,
+            "quads": dataset.quads,
+        },
         "sitemaps": sitemaps,
         "files": files,
     }
