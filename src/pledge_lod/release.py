@@ -40,9 +40,9 @@ from pyoxigraph import (
     serialize,
 )
 
-from . import __version__
+from . import __version__, endpoint_dataset
 from . import vocab as v
-from .cache import BuildCache, FileEntry, stat_digest
+from .cache import BuildCache, FileEntry, code_digest, stat_digest
 from .config import Settings
 from .dumps import DumpWriter, write_dumps
 from .graph_stats import GraphStats
@@ -165,12 +165,16 @@ class _Pipeline:
             return None
         registry_files = sorted(p for p in s.data_dir.glob("*.yaml") if p.is_file())
         registry_files += sorted((s.data_dir / KOS_DIR).glob("*.ttl"))
-        # The mapped registries depend on the base too, not only on the files.
-        registry_key = f"{__version__}|{self.iris.base}|{stat_digest(registry_files)}"
-        context = hashlib.sha256(
-            f"{__version__}|{self.iris.base}|{schema.source_digest}|{registry_key}".encode()
+        # Every cached artefact is keyed by all it depends on: the mapped registries and a
+        # file's mapped pledges by the base and the code (and the files), the violations
+        # also by the shapes, the ontology and the registries.
+        code = code_digest()
+        registry_key = f"{code}|{self.iris.base}|{stat_digest(registry_files)}"
+        context = hashlib.sha256(f"{schema.source_digest}|{registry_key}".encode()).hexdigest()
+        mapping = hashlib.sha256(
+            f"{code}|{self.iris.base}|{s.data_dir.resolve()}".encode()
         ).hexdigest()
-        cache = BuildCache(s.releases_dir / CACHE_FILE, context)
+        cache = BuildCache(s.releases_dir / CACHE_FILE, context, mapping)
         try:
             return self._run(nt_path, schema, cache, registry_key)
         finally:
@@ -643,11 +647,20 @@ def _assemble(
         writer.wait()
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
-    # VoID last: it gives the dumps' sizes.
+    # VoID last: it gives the dumps' sizes, and the counts of every graph, its own
+    # included (endpoint_dataset). Then the whole dataset, VoID included, is dumped.
     created = _created()
-    void_ttl = describe_dataset(pipeline.stats, iris, records.dataset, created, dumps)
+    void_ttl, dataset = endpoint_dataset.describe(
+        store,
+        graphs,
+        pipeline.stats.triples,
+        lambda counts: describe_dataset(
+            pipeline.stats, iris, records.dataset, created, dumps, counts
+        ),
+    )
     (stage_dir / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
+    endpoint_dataset.dump(store, graphs, data_nt, dumps, iris.prefixes())
     report = report_turtle(pipeline.result.problems, iris)
     (stage_dir / layout.REPORT_FILE).write_text(report, encoding="utf-8")
     store.flush()
@@ -676,6 +689,11 @@ def _assemble(
         "generator": f"pledge-lod {__version__}",
         "counts": counts,
         "graphs": graphs,
+        "dataset": {
+            "triples": dataset.triples,
+            "default_graph_triples": dataset.default_graph_triples,
+            "quads": dataset.quads,
+        },
         "sitemaps": sitemaps,
         "files": files,
     }

@@ -129,6 +129,16 @@ class Endpoint:
         except (StoreUnavailable, AttributeError):
             return []
 
+    def _graph_counts(self) -> tuple[dict[str, int], int | None]:
+        """Triples by graph IRI, and the default graph's, as the release counted them."""
+        try:
+            release = self.store.snapshot().release
+        except (StoreUnavailable, AttributeError):
+            return {}, None
+        by_key = release.dataset.get("triples", {})
+        counts = {iri: int(by_key[k]) for k, iri in release.graphs.items() if k in by_key}
+        return counts, release.dataset.get("default_graph_triples")
+
     def _describe(self, parsed: ProtocolRequest) -> Response:
         try:
             fmt = negotiate(GRAPH, request.headers.get("Accept"), parsed.formats)
@@ -136,8 +146,9 @@ class Endpoint:
             return self._not_acceptable(str(exc), exc.offered)
         if fmt.kind == HTML:
             return self._page(graphs=self._graph_names())
+        counts, default = self._graph_counts()
         triples = service_triples(self.settings, self._iris(), self._endpoint_iri(),
-                                  self._graph_names())
+                                  self._graph_names(), counts, default)
         return self._respond(serialize_description(triples, fmt.key), fmt)
 
     # -- queries ------------------------------------------------------------------------

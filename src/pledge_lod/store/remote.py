@@ -740,6 +740,7 @@ def release_info(settings: Settings, manifest: Mapping[str, Any]) -> ReleaseInfo
         counts=dict(manifest.get("counts", {})),
         files={},
         graphs=graphs,
+        dataset=dict(manifest.get("dataset", {})),
     )
 
 
