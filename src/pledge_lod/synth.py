@@ -108,7 +108,7 @@ def synthesize(template: Path, out: Path, pledges: int, seed: int = 1) -> SynthR
         shutil.rmtree(out)
     (out / "pledges").mkdir(parents=True)
     for name in ("dataset.yaml", "kinds.yaml", "themes.yaml", "gcm-objectives.yaml",
-                 "listings.yaml", "programmes.yaml"):  # fmt: skip
+                 "listings.yaml", "programmes.yaml", "facts.yaml"):  # fmt: skip
         shutil.copyfile(template / name, out / name)
     shutil.copytree(template / "sdg-kos", out / "sdg-kos")
 
@@ -129,17 +129,18 @@ def synthesize(template: Path, out: Path, pledges: int, seed: int = 1) -> SynthR
         name = f"Synthville {i + 1}"
         place_lines.append(
             f"- id: synth-place-{i + 1}\n  name: {_yaml_str(name)}\n  level: {rng.choice(levels)}\n"
-            f"  country: {country}\n"
+            f"  country: {country}\n  listings: [{listings[i % len(listings)]}]\n"
         )
         agent_lines.append(
             f"- id: synth-government-{i + 1}\n  type: organisation\n"
             f"  name: {_yaml_str('Municipal government of ' + name)}\n"
-            f"  area_served: synth-place-{i + 1}\n"
+            f"  area_served: synth-place-{i + 1}\n  listings: [{listings[i % len(listings)]}]\n"
         )
     for i in range(n_people):
         agent_lines.append(
             f"- id: synth-person-{i + 1}\n  type: person\n  name: {_yaml_str(f'Person {i + 1}')}\n"
             f"  honorific: {rng.choice(('Ms.', 'Mr.', 'Dr.'))}\n"
+            f"  listings: [{listings[i % len(listings)]}]\n"
         )
     (out / "places.yaml").write_text("".join(place_lines), encoding="utf-8")
     (out / "agents.yaml").write_text("".join(agent_lines), encoding="utf-8")

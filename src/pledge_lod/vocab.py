@@ -63,6 +63,7 @@ KINDS: tuple[str, ...] = (
     "kind",
     "listing",
     "scheme",
+    "fact",
 )
 
 

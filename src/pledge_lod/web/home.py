@@ -107,11 +107,15 @@ def home_context(snap: Snapshot, rd: ReleaseData, root: str) -> dict[str, Any]:
         )
     files = rd.release.files
     dumps = sorted(name[len("dumps/") :] for name in files if name.startswith("dumps/"))
+    ordered = [goals[n] for n in sorted(goals)]
     return {
         "info": rd.dataset(snap),
         "release": rd.release,
         "total": int(rd.release.counts.get("pledges", 0)),
-        "goals": [goals[n] for n in sorted(goals)],
+        # What exists first: goals with records (most first), then, apart, the goals
+        # that no record of this release links to.
+        "goals": sorted((g for g in ordered if g["count"]), key=lambda g: -g["count"]),
+        "empty_goals": [g for g in ordered if not g["count"]],
         "targets": targets,
         "targets_total": len(counted),
         "top": TOP,
