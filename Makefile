@@ -8,7 +8,14 @@ BASE   ?= http://$(HOST):$(PORT)
 # Options of `python -m bench` (bench/run.py), e.g. make bench BENCH_ARGS="--sizes 1000 --duration 5"
 BENCH_ARGS ?=
 
-.PHONY: setup serve build test test-fast tools lint lock bench clean
+.PHONY: help setup serve build test test-fast tools lint lock bench clean
+
+## List these targets and what each does (the `##` comments above them).
+help:
+	@awk -v base='$(BASE)' '/^## /{text = text (text ? " " : "") substr($$0, 4); next} \
+	  /^[a-z-]+:/ && text {gsub(/\$$\(BASE\)/, base, text)} \
+	  /^[a-z-]+:/ && text {split($$0, t, ":"); printf "make %-9s %s\n", t[1], text} \
+	  {text = ""}' $(firstword $(MAKEFILE_LIST))
 
 # The virtualenv, installed from the lock file so every machine runs the same versions.
 $(BIN)/pledge-lod: pyproject.toml requirements.lock
@@ -18,8 +25,10 @@ $(BIN)/pledge-lod: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
+## Create .venv from requirements.lock and install pledge_lod into it (once).
 setup: $(BIN)/pledge-lod
 
+## Set up and build the bundled data into releases/, minted on $(BASE).
 build: setup
 	$(BIN)/pledge-lod build --base $(BASE)
 
@@ -27,6 +36,7 @@ build: setup
 serve: build
 	$(BIN)/pledge-lod serve --host $(HOST) --port $(PORT)
 
+## Install the tools the tests drive (rapper, Chromium, Virtuoso, wrk, jsonld.js).
 tools:
 	tests/tools/install.sh
 
@@ -41,6 +51,7 @@ test-fast: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -n 2 --dist loadfile -q -m "not slow"
 
+## Check the code with ruff.
 lint: setup
 	$(BIN)/ruff check src tests bench
 
@@ -55,5 +66,6 @@ lock:
 	$(BIN)/pip-compile --quiet --extra test --strip-extras --no-emit-index-url \
 	  --no-emit-find-links -o requirements.lock pyproject.toml
 
+## Remove .venv, releases/ and the caches.
 clean:
 	rm -rf $(VENV) releases .pytest_cache .ruff_cache

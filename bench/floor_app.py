@@ -2,7 +2,7 @@
 
 Whatever the server does beyond this - routing, content negotiation, reading the store,
 serialising, caching - is what the ratio "throughput / floor" measures. The options come
-from :func:`pledge_lod.serve.gunicorn_options`, so the worker class, the number of
+from :func:`pledge_lod.server.serve.gunicorn_options`, so the worker class, the number of
 workers and threads, keep-alive and the access log are exactly the real server's.
 
 Which bytes: ``BENCH_FLOOR_SIZES`` (JSON) maps a load set name (the ``X-Bench-Set``

@@ -10,8 +10,10 @@ Chromium) of the slow tier. The helpers live in ``tests/support/``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,54 @@ import pytest
 from support.paths import DATA, ROOT
 from support.processes import free_port, wait_until_up
 from support.releases import build_release
+
+# -- the repository stands on its own --------------------------------------------------
+#
+# Every file a test opens or lists beside the repository (under its parent folder, e.g. a
+# ``../shared`` of reading material) but outside it is recorded, and the test during
+# which it happened fails. Temporary folders, the Python installation and hidden
+# entries (caches, settings) are not the project's material even when they lie there.
+_INSIDE = str(ROOT)
+_BESIDE = str(ROOT.parent).rstrip(os.sep) + os.sep
+_NOT_MATERIAL = tuple(
+    {os.path.abspath(p).rstrip(os.sep) + os.sep
+     for p in (tempfile.gettempdir(), os.path.realpath(tempfile.gettempdir()), sys.prefix,
+               sys.base_prefix, sys.exec_prefix)}
+)
+_AUDITED = frozenset({"open", "os.listdir", "os.scandir", "glob.glob"})
+OUTSIDE_READS: list[str] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event not in _AUDITED or not args or isinstance(args[0], int) or args[0] is None:
+        return
+    try:
+        path = os.path.abspath(os.fsdecode(args[0]))
+    except (TypeError, ValueError):
+        return
+    if (
+        path.startswith(_BESIDE)
+        and path != _INSIDE
+        and not path.startswith(_INSIDE + os.sep)
+        and not path.startswith(_NOT_MATERIAL)
+        and not path[len(_BESIDE) :].startswith(".")
+    ):
+        OUTSIDE_READS.append(path)
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _reads_only_the_repository() -> Iterator[None]:
+    """Fail the test that read a file beside the repository (or, for reads made while
+    the test modules were imported, the first test after them)."""
+    yield
+    if OUTSIDE_READS:
+        found = sorted(set(OUTSIDE_READS))
+        OUTSIDE_READS.clear()
+        pytest.fail(f"read outside the repository ({len(found)}): " + ", ".join(found[:5]))
+
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

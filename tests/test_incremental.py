@@ -91,3 +91,39 @@ def test_a_damaged_or_older_cache_is_rebuilt_not_a_crash(tmp_path: Path) -> None
     assert older.returncode == 0, older.stderr
     assert "pledges: 13 mapped; 13 validated\n" in older.stderr
     assert "validated the registries" in older.stderr
+
+
+def _dumps(releases: Path) -> dict[str, bytes]:
+    """The current release's published files (dumps, VoID, report), by name."""
+    release = (releases / "current").resolve()
+    files = sorted(p for p in release.rglob("*") if p.is_file() and "store" not in p.parts)
+    return {str(p.relative_to(release)): p.read_bytes() for p in files}
+
+
+def test_rebuilding_for_another_base_never_mixes_two_bases(tmp_path: Path) -> None:
+    """Build A, then B, then A again in one releases folder (one cache): each release is
+    byte for byte what a fresh build of the same base in an empty folder gives."""
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}  # the one timestamp a release carries
+    other = "http://127.0.0.1:9998"
+    shared = tmp_path / "shared"
+
+    def build(base: str, releases: Path) -> dict[str, bytes]:
+        result = run_cli(
+            "build", "-q", "--data", str(DATA), "--releases", str(releases), "--base", base,
+            env=env,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return _dumps(releases)
+
+    fresh_a = build(other, tmp_path / "fresh-a")
+    fresh_b = build(BASE, tmp_path / "fresh-b")
+    assert fresh_a != fresh_b and b"127.0.0.1:9998" not in b"".join(fresh_b.values())
+    assert build(other, shared) == fresh_a
+    assert build(BASE, shared) == fresh_b
+    # A's release is still in the folder: removed, so that A is assembled again from the
+    # cache rather than reused as it is.
+    b = (shared / "current").resolve()
+    for release in shared.iterdir():
+        if not release.is_symlink() and not release.name.startswith(".") and release != b:
+            shutil.rmtree(release)
+    assert build(other, shared) == fresh_a

@@ -31,6 +31,7 @@ from pledge_lod.store.remote import (
     RemoteRefused,
     RemoteSnapshot,
     RemoteTimeout,
+    Response,
     bind_values,
     parse_json_results,
     rewrite_graphs,
@@ -576,3 +577,50 @@ def test_remote_triple_terms_compare_with_embedded_ones() -> None:
     parsed = pyoxigraph.parse(b'<http://x/s> <http://x/p> "x"^^<http://www.w3.org/2001/'
                               b'XMLSchema#string> .', format=pyoxigraph.RdfFormat.N_TRIPLES)
     assert [q.triple for q in parsed] == [t]
+
+
+class _VirtuosoLike(RemoteSnapshot):
+    """A snapshot answering as Virtuoso 7.2 does, in whichever format it is asked for:
+    TSV with the header ``"p"\t"o"``, JSON with ``typed-literal`` and ``nodeID://``."""
+
+    def __init__(self) -> None:  # no store behind it: forward() answers by itself
+        self.accepts: list[str] = []
+
+    def forward(self, query: str, accept: str, *args: object, **kw: object) -> Response:
+        self.accepts.append(accept)
+        if "tab-separated" in accept.split(",")[0]:
+            body = b'"p"\t"o"\n"http://x/p"\t3\n'
+            return Response(200, "text/tab-separated-values", {}, body)
+        body = json.dumps({"head": {"vars": ["p", "o"]}, "results": {"bindings": [
+            {"p": {"type": "uri", "value": "http://x/p"},
+             "o": {"type": "typed-literal", "datatype": XSD + "integer", "value": "3"}},
+            {"p": {"type": "bnode", "value": "nodeID://b10006"}}]}}).encode()
+        return Response(200, "application/sparql-results+json", {}, body)
+
+
+@pytest.mark.parametrize("key", ["json", "xml", "tsv", "csv"])
+def test_remote_results_are_written_as_sparql_11_says(key: str) -> None:
+    """Whatever the store's own serialisation, the client gets the asked format as a
+    strict SPARQL 1.1 parser reads it (TSV's header is ``?p\t?o``, not ``"p"\t"o"``)."""
+    from pledge_lod.http.formats import BY_KEY
+    from pledge_lod.store import QueryLimits, UserQuery
+    from pledge_lod.store.remote.runner import RemoteRunner
+
+    snapshot = _VirtuosoLike()
+    job = UserQuery("SELECT ?p ?o WHERE { ?s ?p ?o }", "http://x/", None, None, True,
+                    BY_KEY[key], None)
+    answer = RemoteRunner(QueryLimits.from_settings(Settings())).run(job, snapshot)
+    assert (answer.kind, answer.format) == ("results", key)
+    assert snapshot.accepts == ["application/sparql-results+json"]  # read, then rewritten
+    if key == "csv":  # lossy by design: no parser gives terms back
+        assert answer.body == b"p,o\r\nhttp://x/p,3\r\n_:b10006,\r\n"
+        return
+    fmt = {"json": "JSON", "xml": "XML", "tsv": "TSV"}[key]
+    rows = list(pyoxigraph.parse_query_results(
+        answer.body, format=getattr(pyoxigraph.QueryResultsFormat, fmt)))
+    assert [(r["p"], r["o"]) for r in rows] == [
+        (NamedNode("http://x/p"), Literal("3", datatype=NamedNode(XSD + "integer"))),
+        (BlankNode("b10006"), None),
+    ]
+    if key == "tsv":
+        assert answer.body.startswith(b"?p\t?o\n")

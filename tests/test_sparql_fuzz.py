@@ -58,6 +58,7 @@ def tokens(listener_url: str) -> st.SearchStrategy[str]:
              "e:a", ":b", "e:", "sd:Service", "_:b1", "[]", "\"x\"", "'y'", "\"\"\"z\"\"\"",
              "'''w'''", "1", "2.5e3", "-7", "\"é\"@fr", "\\u0053ERVICE", "\\u0022",
              "# comment\n", "#SERVICE\n", "e:a.SERVICE", "1SERVICE", "SERVICE:x",
+             "service:x", "service:", "PREFIX service: <http://e/>",
              "PREFIX e: <http://e/>", f"PREFIX : <{listener_url}>"]
     return st.one_of(st.sampled_from(keywords), st.sampled_from(terms),
                      st.text(max_size=6))
@@ -94,6 +95,10 @@ def grammar(listener_url: str) -> st.SearchStrategy[str]:
             st.builds("{{ {} }} UNION {{ {} }}".format, inner, inner),
             st.builds("GRAPH {} {{ {} }}".format, st.one_of(var, const), inner),
             st.builds("{} <{}> {{ {} }}".format, service_kw, st.just(listener_url), inner),
+            # A prefix named service: Oxigraph reads `service:x {` as `SERVICE :x {`.
+            st.builds("{} {{ {} }}".format, st.sampled_from(
+                ["service:x", "SERVICE:x", "service:x#c\n", "GRAPH service:x", "?s ?p service:x"]
+            ), inner),
             st.builds("VALUES {} {{ {} }}".format, var, const),
             st.builds("BIND({} AS ?b)".format, term),
             st.builds("MINUS {{ {} }}".format, inner),
@@ -107,8 +112,8 @@ def grammar(listener_url: str) -> st.SearchStrategy[str]:
     dataset = st.sampled_from(["", f"FROM <{listener_url}>", "FROM <http://e/g>",
                                "FROM NAMED <http://e/g>"])
     tail = st.sampled_from(["LIMIT 5", "LIMIT 5 OFFSET 2", "ORDER BY ?s LIMIT 3", "LIMIT 1"])
-    return st.builds("PREFIX e: <http://e/>\n{} {} WHERE {{ {} }} {}".format,
-                     form, dataset, where, tail)
+    return st.builds(f"PREFIX e: <http://e/> PREFIX service: <http://e/> PREFIX : <{listener_url}>"
+                     "\n{} {} WHERE {{ {} }} {}".format, form, dataset, where, tail)
 
 
 @functools.cache

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
 from pledge_lod.config import Settings
 from pledge_lod.release.layout import ReleaseError, ReleaseInfo
 from pledge_lod.server.serve import ServeError, check_release
@@ -19,6 +18,7 @@ from pledge_lod.store import (
     open_store,
     register,
 )
+from support.processes import run_cli
 
 BASE = "http://pledges.example"
 

@@ -18,12 +18,30 @@ from .config import Settings, from_environment
 from .records import Problem
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--base", help="base of every minted IRI (default: from the release or %(default)s)"
-    )
-    parser.add_argument("--data", dest="data_dir", type=Path, help="folder of the YAML sources")
-    parser.add_argument("--releases", dest="releases_dir", type=Path, help="folder of releases")
+def _where(path: Path) -> str:
+    """A default folder as a person would type it: relative to here when it is below."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
+def _options(parser: argparse.ArgumentParser, *names: str, base_help: str = "") -> None:
+    """The shared options a command uses, each help showing the real default (the
+    built-in one, or the PLEDGE_LOD_* variable that overrides it). Their values stay None
+    unless given, so that only what was typed overrides the settings."""
+    defaults = from_environment()
+    if "base" in names:
+        parser.add_argument("--base", help=base_help or "base of every minted IRI "
+                            f"(default: {defaults.base})")
+    if "data" in names:
+        parser.add_argument("--data", dest="data_dir", type=Path, metavar="DIR",
+                            help=f"folder of the YAML sources (default: "
+                                 f"{_where(defaults.data_dir)})")
+    if "releases" in names:
+        parser.add_argument("--releases", dest="releases_dir", type=Path, metavar="DIR",
+                            help=f"folder of the releases (default: "
+                                 f"{_where(defaults.releases_dir)})")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -155,6 +173,12 @@ def _quiet(message: str) -> None:
     pass
 
 
+def _command(sub: argparse._SubParsersAction, name: str, summary: str,
+             description: str) -> argparse.ArgumentParser:
+    """A subcommand: one line in the command list, a paragraph on its own --help."""
+    return sub.add_parser(name, help=summary, description=description)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pledge-lod",
@@ -163,8 +187,11 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check the YAML sources against the shapes; write nothing")
-    _common(p)
+    p = _command(sub, "validate", "check the YAML sources against the shapes; write nothing",
+                 "Read the YAML sources, map them to RDF and check them against the SHACL "
+                 "shapes, as a build does, writing no release. Each problem is printed with "
+                 "its file, record and field; exit 1 if there is any.")
+    _options(p, "base", "data", "releases")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.add_argument(
         "--engine",
@@ -174,8 +201,12 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("build", help="validate and write a new release, then make it current")
-    _common(p)
+    p = _command(sub, "build", "validate and write a new release, then make it current",
+                 "Validate the YAML sources and write a new release (dumps, store, VoID, "
+                 "sitemap) into the releases folder, then make it the current one. A build "
+                 "that finds a problem publishes nothing. Rebuilding reuses what did not "
+                 "change.")
+    _options(p, "base", "data", "releases")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.add_argument("--jobs", type=int, help="validation processes (default: one per CPU)")
     p.add_argument(
@@ -185,22 +216,32 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("import", help="turn listing-page text into draft YAML records")
-    _common(p)
+    p = _command(sub, "import", "turn listing-page text into draft YAML records",
+                 "Read the text of listing pages of the source database (such as "
+                 "data/sources/*.txt) and write each new item as a draft record "
+                 "(status: draft) into the data folder. Items already there are recognised "
+                 "by id or title and only get new taxonomy terms.")
+    _options(p, "data")
     p.add_argument("files", nargs="+", metavar="FILE", help="listing page text files")
     p.add_argument(
         "--force", action="store_true", help="replace curated records' title, summary and submitter"
     )
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("synth", help="write synthetic pledges in the curated YAML form")
-    _common(p)
+    p = _command(sub, "synth", "write synthetic pledges in the curated YAML form",
+                 "Write a data folder of synthetic pledges, built from the registries of the "
+                 "data folder, for benchmarks and scale tests. The same seed gives the same "
+                 "data.")
+    _options(p, "data")
     p.add_argument("--pledges", type=int, required=True, help="how many pledges")
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     p.add_argument("--out", type=Path, required=True, help="data folder to write (replaced)")
     p.set_defaults(func=cmd_synth)
-    p = sub.add_parser("query", help="run a SPARQL query on the release or on any endpoint")
-    _common(p)
+    p = _command(sub, "query", "run a SPARQL query on the release or on any endpoint",
+                 "Run a SPARQL 1.1 query on the current release, with the endpoint's own "
+                 "rules (no SERVICE, no updates, its time limit), or on any SPARQL endpoint "
+                 "with --endpoint. Prints a table, or the answer in the --format asked for.")
+    _options(p, "releases")
     p.add_argument("query", metavar="QUERY", help="the query text, @FILE, or - for stdin")
     p.add_argument("--endpoint", metavar="URL", help="query this SPARQL endpoint instead")
     p.add_argument("--format", default="table", help="table (default), json, xml, csv, tsv, "
@@ -209,8 +250,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="time limit in seconds (default: the setting)")
     p.set_defaults(func=cmd_query)
 
-    p = sub.add_parser("serve", help="serve the current release: Linked Data, pages, SPARQL")
-    _common(p)
+    p = _command(sub, "serve", "serve the current release: Linked Data, pages, SPARQL",
+                 "Serve the current release with gunicorn (or Flask's development server "
+                 "with --dev): its IRIs dereference, its pages, dumps and VoID, and the "
+                 "SPARQL endpoint. The release is checked before anything listens.")
+    _options(p, "base", "releases",
+             base_help="the base the release must have been built for; refuse to start "
+                       "if it was built for another (default: the release's own base)")
     p.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default: 8080)")
     p.add_argument("--workers", type=int, help="gunicorn worker processes (default: 2)")
@@ -218,9 +264,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", action="store_true", help="Flask's development server, not gunicorn")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("publish", help="push the current release to an external SPARQL store "
-                       "and switch to it (or --rollback)")
-    _common(p)
+    p = _command(sub, "publish", "push the current release to an external SPARQL store "
+                 "and switch to it (or --rollback)",
+                 "Load a release into an external SPARQL store (Virtuoso) next to the ones "
+                 "it holds, then switch the store's pointer to it, so that app servers on "
+                 "the remote backend serve it; --rollback switches back.")
+    _options(p, "releases")
     p.add_argument("--to", metavar="URL", help="the store's SPARQL query URL, e.g. "
                    "http://HOST:8890/sparql (default: PLEDGE_LOD_REMOTE_QUERY_URL)")
     p.add_argument("--user", help="user allowed to write (default: PLEDGE_LOD_REMOTE_USER)")

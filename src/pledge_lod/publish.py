@@ -360,7 +360,7 @@ def _neg(text: str) -> str:
 
 def _manifest(path: Path) -> dict[str, Any]:
     data = json.loads((path / layout.MANIFEST).read_text(encoding="utf-8"))
-    keep = ("format", "id", "base", "created", "generator", "counts", "sitemaps")
+    keep = ("format", "id", "base", "created", "generator", "counts", "dataset", "sitemaps")
     return {k: data[k] for k in keep if k in data}
 
 

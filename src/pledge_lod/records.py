@@ -66,6 +66,10 @@ class Pledge:
     end: str | None = None
     shared: str | None = None
     listings: tuple[str, ...] = ()
+    #: Facts (ids from facts.yaml) behind links the listing pages do not show.
+    facts: tuple[str, ...] = ()
+    #: False when ``locality`` names only some of the places (the sources name no more).
+    locality_complete: bool | None = None
 
     @property
     def is_draft(self) -> bool:
@@ -84,6 +88,8 @@ class Place:
     geonames: str | None = None
     wikidata: str | None = None
     alt_names: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    listings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,8 @@ class Agent:
     area_served: str | None = None
     wikidata: str | None = None
     homepage: str | None = None
+    facts: tuple[str, ...] = ()
+    listings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +119,24 @@ class Programme:
     start: str | None = None
     end: str | None = None
     homepage: str | None = None
+    part_of: str | None = None
+    facts: tuple[str, ...] = ()
+    listings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A fact from the project's reference material, with where it was read.
+
+    Registry entries and links that the listing pages do not show are derived from
+    facts, so that a reader can follow every published statement to a source.
+    """
+
+    id: str
+    file: str
+    statement: str
+    status: str
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +190,7 @@ class Records:
     programmes: dict[str, Programme] = field(default_factory=dict)
     concepts: dict[tuple[str, str], Concept] = field(default_factory=dict)
     listings: dict[str, Listing] = field(default_factory=dict)
+    facts: dict[str, Fact] = field(default_factory=dict)
     drafts: list[Pledge] = field(default_factory=list)
 
     def files(self) -> dict[str, tuple[str, str]]:
@@ -176,6 +203,7 @@ class Records:
             ("agent", self.agents),
             ("programme", self.programmes),
             ("listing", self.listings),
+            ("fact", self.facts),
         ):
             for rid, rec in registry.items():
                 located[f"{kind}/{rid}"] = (rec.file, rid)

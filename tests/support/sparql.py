@@ -35,8 +35,8 @@ from support.paths import DATA, ROOT, W3C
 from support.processes import free_port, run_cli, wait_until_up
 from support.releases import build_release
 
-PROTOCOL_DIR = W3C / "sparql11-protocol"
-SD_DIR = W3C / "sparql11-service-description"
+PROTOCOL_DIR = W3C / "protocol"
+SD_DIR = W3C / "service-description"
 UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 #: Settings of the test servers: short limits so that the limit tests run fast.
 TEST_ENV = {

@@ -20,10 +20,11 @@ from pyoxigraph import NamedNode, RdfFormat, Store
 from .. import __version__
 from ..release import layout
 from ..validation.schema import report_turtle
+from . import endpoint_dataset
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
 from .sitemap import write_sitemaps
-from .void import describe_dataset
+from .void import DatasetCounts, describe_dataset
 
 
 @dataclass(frozen=True)
@@ -62,20 +63,27 @@ def assemble(
     staged.dumps_written()
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
-    # VoID last: it gives the dumps' sizes.
+    # VoID last: it gives the dumps' sizes, and the counts of every graph, its own
+    # included (endpoint_dataset). Then the whole dataset, VoID included, is dumped.
     created = created_now()
-    void_ttl = describe_dataset(
-        mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps
+    void_ttl, dataset = endpoint_dataset.describe(
+        store,
+        graphs,
+        mapped.stats.triples,
+        lambda counts: describe_dataset(
+            mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps, counts
+        ),
     )
     (staged.folder / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
+    endpoint_dataset.dump(store, graphs, staged.data_nt, staged.dumps, mapped.iris.prefixes())
     report = report_turtle(mapped.result.problems, mapped.iris)
     (staged.folder / layout.REPORT_FILE).write_text(report, encoding="utf-8")
     store.flush()
     del store
     timer.stage("VoID/DCAT and SHACL report written")
 
-    manifest = _manifest(mapped, staged, created, sitemaps)
+    manifest = _manifest(mapped, staged, created, sitemaps, dataset)
     (staged.folder / layout.MANIFEST).write_text(
         json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
     )
@@ -84,7 +92,9 @@ def assemble(
     return layout.read_release(final)
 
 
-def _manifest(mapped: Mapped, staged: Staged, created: str, sitemaps: list[str]) -> dict:
+def _manifest(
+    mapped: Mapped, staged: Staged, created: str, sitemaps: list[str], dataset: DatasetCounts
+) -> dict:
     records = mapped.records
     counts = {
         "pledges": mapped.result.pledges,
@@ -108,6 +118,11 @@ def _manifest(mapped: Mapped, staged: Staged, created: str, sitemaps: list[str])
         "generator": f"pledge-lod {__version__}",
         "counts": counts,
         "graphs": mapped.graphs,
+        "dataset": {
+            "triples": dataset.triples,
+            "default_graph_triples": dataset.default_graph_triples,
+            "quads": dataset.quads,
+        },
         "sitemaps": sitemaps,
         "files": files,
     }

@@ -3,9 +3,12 @@
 At a million pledges, reading the YAML is the slowest step of a build and validating the
 next. Neither needs redoing for a file that has not changed since the last build: this
 cache keeps, per source file (path, size, mtime), its mapped N-Triples and their
-statistics, the problems found reading it, and the violations its pledges had under a
-given *context* (the shapes, the ontology, the registries, the base). A steward who
-edits one record then waits for one file, not a million records.
+statistics and the problems found reading it, under the *mapping key* they depend on
+(the base, the data folder, the code: :func:`code_digest`), and the violations its
+pledges had under a given *context* (the shapes, the ontology, the registries, the base,
+the code). An entry whose key differs is never handed back: a build for another base
+maps the file again. A steward who edits one record then waits for one file, not a
+million records.
 
 It is safe to validate only the changed pledges because a pledge's constraints read only
 its own triples and the types of the registry entries it links to (the property the
@@ -16,6 +19,7 @@ against a fresh one). A different context invalidates every stored violation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import sqlite3
@@ -28,7 +32,9 @@ from isal import isal_zlib  # zlib's format, 4x faster to write and 10x to read
 from ..records import Problem
 from .graph_stats import GraphStats
 
-SCHEMA_VERSION = 3  # 2: entries carry their graph statistics; 3: objects digested from N-Triples
+# 2: entries carry their graph statistics; 3: objects digested from N-Triples; 4: entries
+# keyed by their mapping (base, data folder, code), not by the file's stat alone
+SCHEMA_VERSION = 4
 
 
 @dataclass
@@ -51,7 +57,7 @@ def _stat_key(path: Path) -> tuple[int, int]:
 class BuildCache:
     """A small SQLite database beside the releases (never inside a release)."""
 
-    def __init__(self, path: Path, context: str):
+    def __init__(self, path: Path, context: str, mapping: str):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), timeout=300)  # another build may hold it
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -60,14 +66,19 @@ class BuildCache:
         )
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
-            "mtime INTEGER, entry BLOB, context TEXT, violations BLOB)"
+            "mtime INTEGER, entry BLOB, context TEXT, violations BLOB, mapping TEXT)"
         )
         version = self._meta("version")
         if version != str(SCHEMA_VERSION):  # entries of another shape: start afresh
-            self.db.execute("DELETE FROM files")
+            self.db.execute("DROP TABLE files")  # an older table lacks the mapping column
+            self.db.execute(
+                "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, "
+                "entry BLOB, context TEXT, violations BLOB, mapping TEXT)"
+            )
             self.db.execute("DELETE FROM meta WHERE key LIKE 'registry%'")
             self._set_meta("version", str(SCHEMA_VERSION))
         self.context = context
+        self.mapping = mapping
         self.db.commit()
 
     def _meta(self, key: str) -> str | None:
@@ -82,10 +93,12 @@ class BuildCache:
         )
 
     def lookup(self, path: Path) -> FileEntry | None:
-        """The cached entry if the file is unchanged since it was stored."""
+        """The cached entry if the file is unchanged since it was stored under this
+        mapping key (the same base, data folder and code)."""
         row = self.db.execute(
-            "SELECT size, mtime, entry, context, violations FROM files WHERE path = ?",
-            (str(path),),
+            "SELECT size, mtime, entry, context, violations FROM files "
+            "WHERE path = ? AND mapping = ?",
+            (str(path), self.mapping),
         ).fetchone()
         if row is None or (row[0], row[1]) != _stat_key(path):
             return None
@@ -106,17 +119,23 @@ class BuildCache:
             else None
         )
         self.db.execute(
-            "INSERT INTO files (path, size, mtime, entry, context, violations) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET size = excluded.size, "
-            "mtime = excluded.mtime, entry = excluded.entry, context = excluded.context, "
-            "violations = excluded.violations",
-            (str(path), size, mtime, blob, self.context, violations),
+            "INSERT INTO files (path, size, mtime, entry, context, violations, mapping) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+            "size = excluded.size, mtime = excluded.mtime, entry = excluded.entry, "
+            "context = excluded.context, violations = excluded.violations, "
+            "mapping = excluded.mapping",
+            (str(path), size, mtime, blob, self.context, violations, self.mapping),
         )
 
     def set_violations(self, path: Path, violations: list[Problem]) -> None:
         self.db.execute(
-            "UPDATE files SET context = ?, violations = ? WHERE path = ?",
-            (self.context, json.dumps([_problem_tuple(p) for p in violations]), str(path)),
+            "UPDATE files SET context = ?, violations = ? WHERE path = ? AND mapping = ?",
+            (
+                self.context,
+                json.dumps([_problem_tuple(p) for p in violations]),
+                str(path),
+                self.mapping,
+            ),
         )
 
     def get_registry(self, key: str) -> Any | None:
@@ -172,3 +191,14 @@ def stat_digest(paths: list[Path]) -> str:
             size, mtime = -1, -1
         parts.append(f"{path}:{size}:{mtime}")
     return json.dumps(parts)
+
+
+def code_digest() -> str:
+    """A digest of this package's Python sources: what the code maps and checks changes
+    with them, and a cache made by other code must not be handed back (a development
+    tree changes without a new version number)."""
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]  # pledge_lod, not only build/
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()

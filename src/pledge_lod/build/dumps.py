@@ -1,5 +1,6 @@
 """Write a release's dump files: N-Triples as mapped, Turtle and JSON-LD serialised from
-it by Oxigraph, and a gzipped copy of each.
+it by Oxigraph, and a gzipped copy of each; and the whole dataset the SPARQL endpoint
+serves (every named graph) as gzipped N-Quads and TriG (:func:`write_dataset_dumps`).
 
 Serialising and compressing is about a fifth of a large build and needs nothing but the
 mapped N-Triples, so :class:`DumpWriter` does it in a child process while the build
@@ -8,15 +9,18 @@ finishes the store: on two cores the two overlap instead of adding up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from isal import igzip
-from pyoxigraph import RdfFormat, parse, serialize
+from pyoxigraph import CanonicalizationAlgorithm, Dataset, Quad, RdfFormat, parse, serialize
 
 from ..release import layout
+from ..release.layout import DATASET_DUMPS
 from .child import BackgroundJob
 
 
@@ -56,6 +60,38 @@ def gzip_file(path: Path) -> None:
         igzip.IGzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=2) as gz,
     ):
         shutil.copyfileobj(src, gz, 1 << 20)
+
+
+def write_dataset_dumps(
+    data_nt: Path, data_graph: str, others: Iterable[Quad], folder: Path, prefixes: dict[str, str]
+) -> None:
+    """The endpoint's whole dataset as gzipped N-Quads and TriG, the same bytes for the
+    same content: the data graph's triples as mapped (already in a fixed order, and
+    without blank nodes), then the other graphs' quads with their blank nodes labelled
+    canonically (RDF Dataset Canonicalization, Oxigraph's) and sorted. The store's
+    blank node labels come from parsing and differ from build to build."""
+    folder.mkdir(parents=True, exist_ok=True)
+    small = Dataset(others)
+    small.canonicalize(CanonicalizationAlgorithm.UNSTABLE)  # stable within one Oxigraph
+    lines = sorted(serialize([q], format=RdfFormat.N_QUADS) for q in small)
+    graph = f" <{data_graph}> .\n".encode()
+    nq_path = folder / DATASET_DUMPS["nq"][0]
+    with _gzip_writer(nq_path) as out, data_nt.open("rb") as data:
+        for line in data:  # "s p o .\n" -> "s p o <g> .\n"
+            out.write(line[:-3] + graph)
+        out.writelines(lines)
+    with igzip.open(nq_path, "rb") as quads, _gzip_writer(folder / DATASET_DUMPS["trig"][0]) as out:
+        serialize(parse(quads, format=RdfFormat.N_QUADS), out, RdfFormat.TRIG, prefixes=prefixes)
+
+
+@contextlib.contextmanager
+def _gzip_writer(target: Path) -> Iterator[igzip.IGzipFile]:
+    """A deterministic gzip file (no name, no timestamp), as :func:`gzip_file` writes."""
+    with (
+        target.open("wb") as raw,
+        igzip.IGzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=2) as gz,
+    ):
+        yield gz
 
 
 class DumpWriter(BackgroundJob):

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, Triple, parse, serialize
 
-from .. import __version__
 from ..config import Settings
 from ..ingest.sources import iter_pledge_files, load_registries
 from ..rdf import vocab as v
@@ -34,7 +33,7 @@ from ..validation.schema import (
     pyshacl_violations,
     schema_problems,
 )
-from .cache import BuildCache, FileEntry, stat_digest
+from .cache import BuildCache, FileEntry, code_digest, stat_digest
 from .graph_stats import GraphStats
 from .mapping_workers import Done, FileChecks, map_file, note_terms, ordered_map
 from .progress import Progress, Timer, stderr_progress
@@ -175,12 +174,16 @@ class Pipeline:
             return None
         registry_files = sorted(p for p in inputs.data_dir.glob("*.yaml") if p.is_file())
         registry_files += sorted((inputs.data_dir / KOS_DIR).glob("*.ttl"))
-        # The mapped registries depend on the base too, not only on the files.
-        registry_key = f"{__version__}|{self.iris.base}|{stat_digest(registry_files)}"
-        context = hashlib.sha256(
-            f"{__version__}|{self.iris.base}|{schema.source_digest}|{registry_key}".encode()
+        # Every cached artefact is keyed by all it depends on: the mapped registries and a
+        # file's mapped pledges by the base and the code (and the files), the violations
+        # also by the shapes, the ontology and the registries.
+        code = code_digest()
+        registry_key = f"{code}|{self.iris.base}|{stat_digest(registry_files)}"
+        context = hashlib.sha256(f"{schema.source_digest}|{registry_key}".encode()).hexdigest()
+        mapping = hashlib.sha256(
+            f"{code}|{self.iris.base}|{inputs.data_dir.resolve()}".encode()
         ).hexdigest()
-        cache = BuildCache(inputs.releases_dir / CACHE_FILE, context)
+        cache = BuildCache(inputs.releases_dir / CACHE_FILE, context, mapping)
         try:
             return self._run(nt_path, schema, cache, registry_key)
         finally:

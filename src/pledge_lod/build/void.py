@@ -2,10 +2,16 @@
 
 The counts are those of :class:`~.graph_stats.GraphStats`, gathered while the data was
 mapped; ``tests/test_void_counts.py`` holds them to SPARQL over the served store.
+
+Besides the pledges' dataset (the data graph), it describes the dataset the SPARQL
+endpoint serves (``#sparql-dataset``): every named graph with its triple count, the
+default graph (their union), and the whole-dataset dumps. That description is itself
+one of the graphs it counts; see :class:`DatasetCounts` for how its counts stay true.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import rdflib
@@ -40,14 +46,37 @@ KOS_CITATION = (
 )
 
 
+@dataclass(frozen=True)
+class DatasetCounts:
+    """The endpoint's dataset in numbers: triples per named graph (by graph key), the
+    default graph's triples (the union: triples in several graphs count once) and the
+    quads (the sum over the graphs).
+
+    The VoID graph is one of the graphs and states these counts, its own included. The
+    build finds them as a fixed point (:func:`pledge_lod.build.endpoint_dataset.describe`):
+    it writes the description, counts the graphs with it, and writes it again with
+    those counts until what it states is what it is. Numbers are literals, so changing
+    one changes no triple count, and the second round agrees."""
+
+    graphs: dict[str, str]  # key -> graph IRI
+    triples: dict[str, int]  # key -> triples of that graph
+    default_graph_triples: int
+
+    @property
+    def quads(self) -> int:
+        return sum(self.triples.values())
+
+
 def describe_dataset(
     stats: GraphStats,
     iris: v.Iris,
     info: DatasetInfo,
     created: str,
     dumps_dir: Path,
+    counts: DatasetCounts | None = None,
 ) -> str:
-    """VoID + DCAT description of the release, as Turtle."""
+    """VoID + DCAT description of the release, as Turtle; given ``counts``, with the
+    dataset the SPARQL endpoint serves."""
     base = iris.base
     doc = URIRef(f"{base}/.well-known/void")
     ds = URIRef(iris.dataset)
@@ -183,7 +212,74 @@ def describe_dataset(
     g.add((service, DCAT.endpointDescription, URIRef(iris.sparql)))
     g.add((service, DCAT.servesDataset, ds))
     g.add((service, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
+    if counts is not None:
+        _describe_endpoint_dataset(g, iris, info, ds, service, counts)
     return g.serialize(format="turtle")
+
+
+GRAPH_TITLES = {
+    "data": "the pledges and the registries they link to",
+    "ontology": "the project's ontology",
+    "shapes": "the SHACL shapes the data is validated against",
+    "sdg-kos": "the UN SDG Knowledge Organization System",
+    "void": "this description (VoID and DCAT)",
+}
+
+
+def _describe_endpoint_dataset(
+    g: rdflib.Graph,
+    iris: v.Iris,
+    info: DatasetInfo,
+    ds: URIRef,
+    service: URIRef,
+    counts: DatasetCounts,
+) -> None:
+    """The dataset the endpoint serves: its named graphs (the data graph is ``ds``)
+    with their counts, its default graph, and its dumps. The dumps' sizes are not
+    stated: the dumps hold this description, and the manifest gives their sizes."""
+    base = iris.base
+    eds = URIRef(f"{base}/.well-known/void#sparql-dataset")
+    for cls in (VOID.Dataset, DCAT.Dataset, SD.Dataset):
+        g.add((eds, RDF.type, cls))
+    title = f"{info.title}: the dataset of the SPARQL endpoint"
+    g.add((eds, DCTERMS.title, Literal(title, lang="en")))
+    g.add((eds, DCTERMS.description, Literal(
+        "Every named graph the SPARQL endpoint serves: " + "; ".join(
+            f"<{counts.graphs[k]}>, {GRAPH_TITLES.get(k, k)}" for k in sorted(counts.graphs))
+        + ". Its default graph is their union.", lang="en")))  # fmt: skip
+    g.add((eds, VOID.sparqlEndpoint, URIRef(iris.sparql)))
+    g.add((eds, VOID.triples, Literal(counts.quads)))
+    g.add((service, DCAT.servesDataset, eds))
+    default = URIRef(f"{base}/.well-known/void#sparql-default-graph")
+    g.add((eds, SD.defaultGraph, default))
+    g.add((default, RDF.type, SD.Graph))
+    g.add((default, VOID.triples, Literal(counts.default_graph_triples)))
+    union = "The union of the named graphs; a triple in several graphs counts once."
+    g.add((default, rdflib.RDFS.comment, Literal(union, lang="en")))
+    for key in sorted(counts.graphs):
+        named = URIRef(f"{base}/.well-known/void#graph-{key}")
+        content = ds if key == "data" else URIRef(f"{base}/.well-known/void#graph-{key}-content")
+        g.add((eds, SD.namedGraph, named))
+        g.add((named, RDF.type, SD.NamedGraph))
+        g.add((named, SD.name, URIRef(counts.graphs[key])))
+        g.add((named, SD.graph, content))
+        g.add((eds, VOID.subset, content))
+        g.add((content, RDF.type, SD.Graph))
+        g.add((content, RDF.type, VOID.Dataset))
+        if key != "data":  # the data graph's description is the pledges' dataset above
+            g.add((content, DCTERMS.title, Literal(GRAPH_TITLES.get(key, key), lang="en")))
+            g.add((content, VOID.triples, Literal(counts.triples[key])))
+    for key, (name, media) in layout.DATASET_DUMPS.items():
+        url = URIRef(f"{base}/dumps/{name}")
+        dist = URIRef(f"{base}/.well-known/void#dataset-dump-{key}")
+        g.add((eds, VOID.dataDump, url))
+        g.add((eds, DCAT.distribution, dist))
+        g.add((dist, RDF.type, DCAT.Distribution))
+        g.add((dist, DCTERMS.title, Literal(f"The whole dataset as {media} (gzip)", lang="en")))
+        g.add((dist, DCAT.downloadURL, url))
+        g.add((dist, DCAT.accessURL, url))
+        g.add((dist, DCAT.mediaType, URIRef(IANA + media)))
+        g.add((dist, DCAT.compressFormat, URIRef(IANA + "application/gzip")))
 
 
 def _regex_escape(text: str) -> str:

@@ -18,6 +18,7 @@ from ..records import (
     Agent,
     Concept,
     DatasetInfo,
+    Fact,
     Listing,
     Place,
     Pledge,
@@ -35,6 +36,8 @@ GOAL_RE = re.compile(r"^[0-9]{1,3}$")
 TARGET_RE = re.compile(r"^[0-9]{1,3}\.[0-9a-z]{1,3}$")
 QID_RE = re.compile(r"^Q[1-9][0-9]*$")
 WEB_URL_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+#: Fact statuses that may back a published statement (see data/README.md).
+FACT_STATUSES = ("verified", "single_source")
 
 
 def display_path(path: Path, root: Path | None) -> str:
@@ -138,7 +141,8 @@ def _describe(value: Any) -> str:
 PLEDGE_FIELDS = {
     "id", "status", "kind", "title", "language", "summary", "locality", "committed_by",
     "submitter", "submitter_verified", "programmes", "partners", "goals", "targets",
-    "gcm_objectives", "themes", "start", "end", "shared", "listings",
+    "gcm_objectives", "themes", "start", "end", "shared", "listings", "facts",
+    "locality_complete",
 }  # fmt: skip
 
 
@@ -190,6 +194,8 @@ def pledge_from_mapping(
         end=f.text("end"),
         shared=f.text("shared"),
         listings=f.items("listings"),
+        facts=f.items("facts"),
+        locality_complete=f.boolean("locality_complete"),
     )
     f.unknown_keys(PLEDGE_FIELDS)
     return pledge
@@ -302,9 +308,11 @@ def _places(data_dir: Path, problems: list[Problem]) -> dict[str, Place]:
             geonames=geonames,
             wikidata=_qid(f),
             alt_names=f.items("alt_names", re.compile(r"^.+$"), "a name"),
+            facts=f.items("facts"),
+            listings=f.items("listings"),
         )
         f.unknown_keys({"id", "name", "level", "country", "subdivision", "iso3166", "geonames",
-                        "wikidata", "alt_names", "note"})  # fmt: skip
+                        "wikidata", "alt_names", "facts", "listings", "note"})  # fmt: skip
     return out
 
 
@@ -324,9 +332,11 @@ def _agents(data_dir: Path, problems: list[Problem]) -> dict[str, Agent]:
             area_served=f.slug("area_served"),
             wikidata=_qid(f),
             homepage=_url(f, "homepage"),
+            facts=f.items("facts"),
+            listings=f.items("listings"),
         )
         f.unknown_keys({"id", "type", "name", "honorific", "alt_name", "area_served",
-                        "wikidata", "homepage", "note"})  # fmt: skip
+                        "wikidata", "homepage", "facts", "listings", "note"})  # fmt: skip
     return out
 
 
@@ -344,9 +354,42 @@ def _programmes(data_dir: Path, problems: list[Problem]) -> dict[str, Programme]
             start=f.text("start"),
             end=f.text("end"),
             homepage=_url(f, "homepage"),
+            part_of=f.slug("part_of"),
+            facts=f.items("facts"),
+            listings=f.items("listings"),
         )
         f.unknown_keys({"id", "name", "alt_name", "description", "operated_by", "funders",
-                        "start", "end", "homepage", "note"})  # fmt: skip
+                        "start", "end", "homepage", "part_of", "facts", "listings",
+                        "note"})  # fmt: skip
+    return out
+
+
+def _facts(data_dir: Path, problems: list[Problem]) -> dict[str, Fact]:
+    """The facts behind registry entries and links; optional (a data folder without
+    facts.yaml publishes no fact, and the shapes then report what lacks one)."""
+    if not (data_dir / "facts.yaml").exists():
+        return {}
+    out = {}
+    for f, rid in _registry(data_dir, "facts.yaml", problems):
+        status = f.text("status", required=True)
+        if status is not None and status not in FACT_STATUSES:
+            f.problem(
+                "status",
+                f"{status!r}: only a fact whose status is {' or '.join(FACT_STATUSES)} "
+                "may back a published statement; leave the statement out",
+            )
+            continue
+        sources = f.items("sources", re.compile(r"^.+$"), "a source")
+        if not sources:
+            f.problem("sources", "a fact needs at least one source: list where it was read")
+        out[rid] = Fact(
+            id=rid,
+            file=f.file,
+            statement=f.text("statement", required=True) or "",
+            status=status or "",
+            sources=sources,
+        )
+        f.unknown_keys({"id", "statement", "status", "sources", "note"})  # fmt: skip
     return out
 
 
@@ -429,6 +472,7 @@ def load_registries(data_dir: Path, problems: list[Problem]) -> Records:
         programmes=_programmes(data_dir, problems),
         concepts=_concepts(data_dir, problems),
         listings=_listings(data_dir, problems),
+        facts=_facts(data_dir, problems),
     )
 
 

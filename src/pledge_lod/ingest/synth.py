@@ -147,13 +147,13 @@ def synthesize(template: Path, out: Path, pledges: int, seed: int = 1) -> SynthR
         shutil.rmtree(out)
     (out / "pledges").mkdir(parents=True)
     for name in ("dataset.yaml", "kinds.yaml", "themes.yaml", "gcm-objectives.yaml",
-                 "listings.yaml", "programmes.yaml"):  # fmt: skip
+                 "listings.yaml", "programmes.yaml", "facts.yaml"):  # fmt: skip
         shutil.copyfile(template / name, out / name)
     shutil.copytree(template / "sdg-kos", out / "sdg-kos")
     registry = _Registry.read(template)
     n_places = max(10, pledges // 40)
     n_people = max(5, pledges // 250)
-    _write_places_and_agents(rng, template, out, registry.countries, n_places, n_people)
+    _write_places_and_agents(rng, template, out, registry, n_places, n_people)
     pick_goals = _weighted(rng, GOAL_WEIGHTS)
     pick_kind = _weighted(rng, KIND_WEIGHTS)
     files = 0
@@ -170,11 +170,13 @@ def synthesize(template: Path, out: Path, pledges: int, seed: int = 1) -> SynthR
 
 
 def _write_places_and_agents(
-    rng: random.Random, template: Path, out: Path, countries: list[str], n_places: int,
+    rng: random.Random, template: Path, out: Path, registry: _Registry, n_places: int,
     n_people: int,
 ) -> None:  # fmt: skip
     """The template's places and agents, then synthetic ones: a place and its municipal
-    government for each of ``n_places``, and ``n_people`` submitters."""
+    government for each of ``n_places``, and ``n_people`` submitters, each citing one of
+    the template's listing pages as its source."""
+    countries, listings = registry.countries, registry.listings
     places_text = (template / "places.yaml").read_text(encoding="utf-8").rstrip() + "\n"
     agents_text = (template / "agents.yaml").read_text(encoding="utf-8").rstrip() + "\n"
     place_lines, agent_lines = [places_text], [agents_text]
@@ -184,17 +186,18 @@ def _write_places_and_agents(
         name = f"Synthville {i + 1}"
         place_lines.append(
             f"- id: synth-place-{i + 1}\n  name: {_yaml_str(name)}\n  level: {rng.choice(levels)}\n"
-            f"  country: {country}\n"
+            f"  country: {country}\n  listings: [{listings[i % len(listings)]}]\n"
         )
         agent_lines.append(
             f"- id: synth-government-{i + 1}\n  type: organisation\n"
             f"  name: {_yaml_str('Municipal government of ' + name)}\n"
-            f"  area_served: synth-place-{i + 1}\n"
+            f"  area_served: synth-place-{i + 1}\n  listings: [{listings[i % len(listings)]}]\n"
         )
     for i in range(n_people):
         agent_lines.append(
             f"- id: synth-person-{i + 1}\n  type: person\n  name: {_yaml_str(f'Person {i + 1}')}\n"
             f"  honorific: {rng.choice(('Ms.', 'Mr.', 'Dr.'))}\n"
+            f"  listings: [{listings[i % len(listings)]}]\n"
         )
     (out / "places.yaml").write_text("".join(place_lines), encoding="utf-8")
     (out / "agents.yaml").write_text("".join(agent_lines), encoding="utf-8")

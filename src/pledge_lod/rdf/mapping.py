@@ -19,7 +19,17 @@ from collections.abc import Iterable, Iterator
 from pyoxigraph import Literal, NamedNode, Triple
 
 from ..ingest.sources import ANONYMOUS
-from ..records import Agent, Concept, Listing, Place, Pledge, Problem, Programme, Records
+from ..records import (
+    Agent,
+    Concept,
+    Fact,
+    Listing,
+    Place,
+    Pledge,
+    Problem,
+    Programme,
+    Records,
+)
 from . import vocab as v
 
 YEAR_RE = re.compile(r"^-?[0-9]{4}$")
@@ -30,6 +40,25 @@ SCHEME_LABELS = {
     "objective": "Objectives of the Global Compact for Safe, Orderly and Regular Migration",
     "kind": "Kinds of pledge and practice",
 }
+#: Where each scheme's concepts come from: a reader must be able to tell the source's
+#: terms from the project's own classification.
+SCHEME_DESCRIPTIONS = {
+    "theme": "The thematic areas under which the GFMD Policy and Practice Database lists its "
+    "records, with the labels the source listing pages use.",
+    "objective": "The 23 objectives of the Global Compact for Safe, Orderly and Regular "
+    "Migration (UN General Assembly resolution A/RES/73/195, paragraph 16). The source "
+    "publishes no linked-data identifiers for them, so pledge_lod mints these concepts.",
+    "kind": "pledge_lod's own classification of its records, assigned by the project's "
+    "editors from each record's text. It is not a field of the source pages: the GFMD "
+    "Policy and Practice Database does not publish a kind for its records.",
+}
+#: The language of registry names (places, agents, programmes): the language of the
+#: source pages and facts they were read in (see data/README.md, "Language tags").
+NAME_LANGUAGE = "en"
+PARTIAL_SPATIAL_NOTE = (
+    "The places listed (dcterms:spatial) are only those the sources name; the record "
+    "concerns more places than these."
+)
 
 # IRIs used on every record, built once.
 _TYPE = NamedNode(v.RDF_TYPE)
@@ -37,6 +66,11 @@ _LABEL = NamedNode(v.RDFS_LABEL)
 _XSD_DATE = NamedNode(v.XSD + "date")
 _XSD_YEAR = NamedNode(v.XSD + "gYear")
 _XSD_BOOLEAN = NamedNode(v.XSD + "boolean")
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """A label from a long text: cut at a word boundary, marked with an ellipsis."""
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _n(iri: str) -> NamedNode:
@@ -96,6 +130,13 @@ class Mapper:
                 "inScheme": v.SKOS + "inScheme",
                 "topConceptOf": v.SKOS + "topConceptOf",
                 "hasTopConcept": v.SKOS + "hasTopConcept",
+                "derivedFrom": v.PROV + "wasDerivedFrom",
+                "isPartOf": v.DCTERMS + "isPartOf",
+                "citation": v.DCTERMS + "bibliographicCitation",
+                "comment": v.RDFS + "comment",
+                "scopeNote": v.SKOS + "scopeNote",
+                "factStatus": t("factStatus"),
+                "spatialComplete": t("spatialCoverageComplete"),
             }.items()
         }
         self.C = {
@@ -134,6 +175,11 @@ class Mapper:
             v.SKOS + "notation": "notation",
             v.SKOS + "inScheme": "scheme",
             v.OWL + "sameAs": "wikidata/geonames",
+            v.PROV + "wasDerivedFrom": "facts/listings",
+            v.DCTERMS + "isPartOf": "part_of",
+            t("spatialCoverageComplete"): "locality_complete",
+            t("factStatus"): "status",
+            v.DCTERMS + "bibliographicCitation": "sources",
         }
 
     # -- helpers -------------------------------------------------------------------------
@@ -152,6 +198,22 @@ class Mapper:
     @staticmethod
     def text(value: str, language: str | None) -> Literal:
         return Literal(value, language=language) if language else Literal(value)
+
+    def provenance(
+        self, s: NamedNode, facts: Iterable[str], listings: Iterable[str], prov: bool = False
+    ) -> list[Triple]:
+        """dcterms:source to the listing pages and facts a record was taken from.
+
+        Records that are prov:Entity (pledges) also say prov:wasDerivedFrom; programmes are
+        prov:Activity and places and agents are not records, so they keep to dcterms:source
+        (which has no domain) rather than stretch PROV's.
+        """
+        sources = [self.thing("listing", x) for x in listings]
+        sources += [self.thing("fact", x) for x in facts]
+        out = [Triple(s, self.P["source"], o) for o in sources]
+        if prov:
+            out += [Triple(s, self.P["derivedFrom"], o) for o in sources]
+        return out
 
     # -- records -------------------------------------------------------------------------
 
@@ -200,7 +262,13 @@ class Mapper:
             out.append(Triple(s, P["endDate"], self.date(p.end)))
         if p.shared:
             out.append(Triple(s, P["issued"], Literal(p.shared, datatype=_XSD_DATE)))
-        out += [Triple(s, P["source"], self.thing("listing", x)) for x in p.listings]
+        out += self.provenance(s, p.facts, p.listings, prov=True)
+        if p.locality_complete is not None:
+            flag = Literal(str(p.locality_complete).lower(), datatype=_XSD_BOOLEAN)
+            out.append(Triple(s, P["spatialComplete"], flag))
+            if not p.locality_complete:
+                note = Literal(PARTIAL_SPATIAL_NOTE, language="en")
+                out.append(Triple(s, P["scopeNote"], note))
         return out
 
     def place(self, p: Place) -> list[Triple]:
@@ -210,10 +278,11 @@ class Mapper:
             Triple(s, _TYPE, self.C["Place"]),
             Triple(s, _TYPE, kind),
             Triple(s, _TYPE, self.C["Location"]),
-            Triple(s, _LABEL, Literal(p.name)),
-            Triple(s, P["name"], Literal(p.name)),
+            Triple(s, _LABEL, Literal(p.name, language=NAME_LANGUAGE)),
+            Triple(s, P["name"], Literal(p.name, language=NAME_LANGUAGE)),
             Triple(s, P["administrativeLevel"], Literal(p.level)),
         ]
+        out += self.provenance(s, p.facts, p.listings)
         out += [Triple(s, P["alternateName"], Literal(n)) for n in p.alt_names]
         if p.country:
             out.append(Triple(s, P["country"], self.thing("place", p.country)))
@@ -237,7 +306,11 @@ class Mapper:
                 Triple(s, _TYPE, self.C["Organization"]),
                 Triple(s, _TYPE, self.C["OrgOrganization"]),
             ]
-        out += [Triple(s, _LABEL, Literal(label)), Triple(s, P["foafName"], Literal(a.name))]
+        out += [
+            Triple(s, _LABEL, Literal(label, language=NAME_LANGUAGE)),
+            Triple(s, P["foafName"], Literal(a.name, language=NAME_LANGUAGE)),
+        ]
+        out += self.provenance(s, a.facts, a.listings)
         if a.honorific:
             out.append(Triple(s, P["foafTitle"], Literal(a.honorific)))
         if a.alt_name:
@@ -254,9 +327,12 @@ class Mapper:
         P, s = self.P, self.thing("programme", p.id)
         out = [
             Triple(s, _TYPE, self.C["Programme"]),
-            Triple(s, _LABEL, Literal(p.name, language="en")),
-            Triple(s, P["name"], Literal(p.name, language="en")),
+            Triple(s, _LABEL, Literal(p.name, language=NAME_LANGUAGE)),
+            Triple(s, P["name"], Literal(p.name, language=NAME_LANGUAGE)),
         ]
+        out += self.provenance(s, p.facts, p.listings)
+        if p.part_of:
+            out.append(Triple(s, P["isPartOf"], self.thing("programme", p.part_of)))
         if p.alt_name:
             out.append(Triple(s, P["alternateName"], Literal(p.alt_name)))
         if p.description:
@@ -301,7 +377,23 @@ class Mapper:
                 Triple(s, _TYPE, self.C["ConceptScheme"]),
                 Triple(s, _LABEL, label),
                 Triple(s, self.P["prefLabel"], label),
+                Triple(s, self.P["description"], Literal(SCHEME_DESCRIPTIONS[kind], language="en")),
             ]
+        return out
+
+    def fact(self, f: Fact) -> list[Triple]:
+        """A fact: its statement, its status and the sources it was read in."""
+        P, s = self.P, self.thing("fact", f.id)
+        out = [
+            Triple(s, _TYPE, self.C["Fact"]),
+            Triple(s, _LABEL, Literal(_short(f.statement), language="en")),
+            Triple(s, P["description"], Literal(f.statement, language="en")),
+            Triple(s, P["factStatus"], Literal(f.status)),
+        ]
+        for src in f.sources:
+            out.append(Triple(s, P["citation"], Literal(src)))
+            if src.startswith(("http://", "https://")) and " " not in src:
+                out.append(Triple(s, P["source"], NamedNode(src)))
         return out
 
     def listing(self, lst: Listing) -> list[Triple]:
@@ -317,6 +409,9 @@ class Mapper:
             out.append(Triple(s, P["subject"], self.thing("theme", lst.theme)))
         if lst.url:
             out.append(Triple(s, P["seeAlso"], NamedNode(lst.url)))
+        if lst.seed_file:
+            where = f"The page's text as read is in the repository: data/sources/{lst.seed_file}"
+            out.append(Triple(s, P["comment"], Literal(where, language="en")))
         return out
 
     def registries(self, records: Records) -> Iterator[Triple]:
@@ -332,3 +427,5 @@ class Mapper:
             yield from self.concept(records.concepts[key])
         for lst in sorted(records.listings.values(), key=lambda r: r.id):
             yield from self.listing(lst)
+        for fact in sorted(records.facts.values(), key=lambda r: r.id):
+            yield from self.fact(fact)

@@ -64,6 +64,7 @@ KINDS: tuple[str, ...] = (
     "kind",
     "listing",
     "scheme",
+    "fact",
 )
 
 
@@ -101,7 +102,7 @@ CLASSES: tuple[ClassName, ...] = (
     ClassName("PartialCollectionView", HYDRA + "PartialCollectionView", None),
 )
 #: The project's own classes, terms of ``{base}/def/pledge#`` (see :meth:`Iris.term`).
-OWN_CLASSES: tuple[str, ...] = ("Pledge", "Programme")
+OWN_CLASSES: tuple[str, ...] = ("Pledge", "Programme", "Fact")
 
 
 @dataclass(frozen=True)

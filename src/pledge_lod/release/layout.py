@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,13 @@ DUMP_FORMATS: dict[str, tuple[str, str]] = {
     "nt": (f"{DUMP_NAME}.nt", "application/n-triples"),
     "ttl": (f"{DUMP_NAME}.ttl", "text/turtle"),
     "jsonld": (f"{DUMP_NAME}.jsonld", "application/ld+json"),
+}
+#: The whole dataset the SPARQL endpoint serves (every named graph), gzipped, by format
+#: name: (file name, media type of the uncompressed content).
+DATASET_NAME = "dataset"
+DATASET_DUMPS: dict[str, tuple[str, str]] = {
+    "nq": (f"{DATASET_NAME}.nq.gz", "application/n-quads"),
+    "trig": (f"{DATASET_NAME}.trig.gz", "application/trig"),
 }
 FORMAT_VERSION = 1
 
@@ -45,6 +52,9 @@ class ReleaseInfo:
     counts: dict[str, int]
     files: dict[str, dict[str, Any]]
     graphs: dict[str, str]
+    #: The endpoint's dataset: "triples" by graph key, "default_graph_triples" and
+    #: "quads" (empty for a release made before these were counted).
+    dataset: dict[str, Any] = field(default_factory=dict)
 
     @property
     def store_path(self) -> Path:
@@ -98,6 +108,7 @@ def read_release(path: Path, require_store: bool = True) -> ReleaseInfo:
         counts=data.get("counts", {}),
         files=data.get("files", {}),
         graphs=data.get("graphs", {}),
+        dataset=data.get("dataset", {}),
     )
 
 

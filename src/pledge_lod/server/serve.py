@@ -118,6 +118,17 @@ def run_dev(settings: Settings) -> None:  # pragma: no cover - interactive
     app.run(host=settings.host, port=settings.port, threaded=True, debug=False, use_reloader=False)
 
 
+def serving_line(base: str, host: str, port: int, dev: bool) -> str:
+    """What is served where: the address once when the IRIs are minted on it; else both
+    (behind a proxy, ``https://data.example.org/`` answered on ``127.0.0.1:8080``)."""
+    where = f"http://{host}:{port}/"
+    site = base.rstrip("/") + "/"
+    server = "Flask development server" if dev else "gunicorn"
+    if site == where:
+        return f"serving {where} ({server})"
+    return f"serving the IRIs of {site} on {where} ({server})"
+
+
 def serve(settings: Settings, *, dev: bool = False, base_given: bool = False) -> int:
     """Check the release, then serve until interrupted. Returns the exit code."""
     try:
@@ -125,12 +136,8 @@ def serve(settings: Settings, *, dev: bool = False, base_given: bool = False) ->
     except ServeError as exc:
         print(f"pledge-lod serve: {exc}", file=sys.stderr)
         return 1
-    where = f"http://{settings.host}:{settings.port}/"
-    print(
-        f"serving {base}/ on {where} ({'Flask dev server' if dev else 'gunicorn'})",
-        file=sys.stderr,
-        flush=True,
-    )
+    print(f"pledge-lod serve: {serving_line(base, settings.host, settings.port, dev)}",
+          file=sys.stderr, flush=True)
     if dev:
         run_dev(settings)
     else:

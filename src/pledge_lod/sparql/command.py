@@ -85,6 +85,7 @@ def run_local(settings: Settings, text: str, fmt: str) -> tuple[str, bytes]:
         open_store,
     )
     from . import guard
+    from .syntax import explain
 
     try:
         inspection = guard.inspect(text, settings.max_query_bytes)
@@ -116,7 +117,7 @@ def run_local(settings: Settings, text: str, fmt: str) -> tuple[str, bytes]:
     except StoreError as exc:
         message = str(exc) or type(exc).__name__
         if isinstance(exc, QuerySyntaxError):
-            message = f"syntax error: {message}"
+            message = f"syntax error: {explain(text, message)}"
         if isinstance(exc, NotAcceptable):
             message = f"--format {fmt} does not fit this query's answer"
         raise CommandError(message) from None
@@ -150,10 +151,9 @@ def run_remote(endpoint: str, text: str, fmt: str, timeout: float) -> tuple[str,
         result = sparql.query()
         body = result.response.read()
     except SPARQLWrapperException as exc:
-        raise CommandError(" ".join(str(exc).split())[:2000]) from None
+        raise CommandError(_refusal(endpoint, exc)) from None
     except urllib.error.HTTPError as exc:
-        detail = exc.read(1000).decode("utf-8", "replace").strip()
-        raise CommandError(f"{endpoint} answered {exc.code}: {detail}") from None
+        raise CommandError(_said(endpoint, exc.code, exc.reason, exc.read(2000))) from None
     except (urllib.error.URLError, OSError) as exc:
         raise CommandError(f"{endpoint}: {exc}") from None
     if fmt == "table" and is_graph:
@@ -162,6 +162,42 @@ def run_remote(endpoint: str, text: str, fmt: str, timeout: float) -> tuple[str,
         graph = Graph().parse(data=body, format="xml")
         return kind, graph.serialize(format="nt", encoding="utf-8")
     return kind, body
+
+
+def _refusal(endpoint: str, exc: Exception) -> str:
+    """What the endpoint said, from a SPARQLWrapper exception: it keeps the answer's body
+    only inside its message, as a bytes repr, and the status in the HTTPError it
+    replaced."""
+    import ast
+    import urllib.error
+
+    cause = exc.__context__
+    code = cause.code if isinstance(cause, urllib.error.HTTPError) else None
+    reason = cause.reason if isinstance(cause, urllib.error.HTTPError) else ""
+    _, found, rest = str(exc).partition("\n\nResponse:\n")
+    try:
+        body = ast.literal_eval(rest.strip()) if found else b""
+    except (ValueError, SyntaxError):
+        body = b""
+    if not isinstance(body, bytes) or code is None:
+        return f"{endpoint} refused the query: {type(exc).__name__}"
+    return _said(endpoint, code, reason, body)
+
+
+def _said(endpoint: str, code: int, reason: str, body: bytes) -> str:
+    """``{endpoint} answered 400 Bad Request: {its message}``, the message as it came,
+    without the status line many servers repeat at its start."""
+    import http
+
+    try:
+        status = f"{code} {http.HTTPStatus(code).phrase}"
+    except ValueError:
+        status = f"{code} {reason}".strip()
+    text = body[:2000].decode("utf-8", "replace").strip()
+    for line in (status, f"{code} {reason}"):
+        if text.lower().startswith(line.lower()):
+            text = text[len(line) :].lstrip(":").strip()
+    return f"{endpoint} answered {status}: {text}" if text else f"{endpoint} answered {status}"
 
 
 def main(settings: Settings, query_arg: str, endpoint: str | None, fmt: str,

@@ -3,7 +3,9 @@
 It says what the endpoint is and does, in the ``sd:`` vocabulary: ``sd:endpoint`` (the
 URL that was asked, under the configured base, never the request's Host), SPARQL 1.1
 Query as its one language, a ``sd:resultFormat`` for each format offered, the default
-dataset with every named graph of the release, and:
+dataset with every named graph of the release and, from the release's manifest, each
+graph's ``void:triples`` and the default graph's (the counts VoID states: the dataset
+dumps hold exactly these graphs), and:
 
 * ``sd:feature sd:UnionDefaultGraph`` - claimed, because it is true: when neither the
   request nor the query names a dataset, the default graph is the union of all graphs;
@@ -18,7 +20,7 @@ repeat the numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
@@ -59,9 +61,16 @@ def limit_sentences(settings: Settings) -> list[str]:
 
 
 def service_triples(
-    settings: Settings, iris: v.Iris, endpoint: str, graphs: Iterable[str]
+    settings: Settings,
+    iris: v.Iris,
+    endpoint: str,
+    graphs: Iterable[str],
+    counts: Mapping[str, int] | None = None,
+    default_triples: int | None = None,
 ) -> list[Triple]:
-    """The description of the endpoint at ``endpoint`` serving ``graphs``."""
+    """The description of the endpoint at ``endpoint`` serving ``graphs``, with their
+    triple counts by graph IRI (``counts``) and the default graph's when known."""
+    triples = NamedNode(v.VOID + "triples")
 
     def sd(name: str) -> NamedNode:
         return NamedNode(SD + name)
@@ -90,6 +99,8 @@ def service_triples(
             Literal("The union of all the named graphs of the dataset.", language="en"),
         ),
     ]
+    if default_triples is not None:
+        out.append(Triple(default_graph, triples, _integer(default_triples)))
     for fmt in FORMATS:
         if fmt.kind in {RESULTS, GRAPH} and fmt.w3c:
             out.append(Triple(service, sd("resultFormat"), NamedNode(FORMATS_NS + fmt.w3c)))
@@ -104,12 +115,18 @@ def service_triples(
             Triple(node, sd("graph"), graph),
             Triple(graph, rdf_type, sd("Graph")),
         ]
+        if counts and name in counts:
+            out.append(Triple(graph, triples, _integer(counts[name])))
     return out
+
+
+def _integer(n: int) -> Literal:
+    return Literal(str(n), datatype=NamedNode(v.XSD + "integer"))
 
 
 def serialize_description(triples: list[Triple], key: str) -> bytes:
     """The description in the format ``key`` (ttl, nt, rdf, jsonld)."""
-    prefixes = {"sd": SD, "rdfs": v.RDFS, "format": FORMATS_NS}
+    prefixes = {"sd": SD, "rdfs": v.RDFS, "format": FORMATS_NS, "void": v.VOID}
     if RDF_FORMATS[key] in {RdfFormat.TURTLE}:
         return serialize(triples, format=RDF_FORMATS[key], prefixes=prefixes)
     return serialize(triples, format=RDF_FORMATS[key])

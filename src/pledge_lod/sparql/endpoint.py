@@ -38,6 +38,7 @@ from .admission import Admission, ClientLimit
 from .description import serialize_description, service_triples
 from .page import download_links, render_page
 from .protocol import ALLOWED_METHODS, ProtocolError, ProtocolRequest, parse_request
+from .syntax import explain
 from .tables import Table, table_from_json, table_from_ntriples
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,16 @@ class Endpoint:
         except (StoreUnavailable, AttributeError):
             return []
 
+    def _graph_counts(self) -> tuple[dict[str, int], int | None]:
+        """Triples by graph IRI, and the default graph's, as the release counted them."""
+        try:
+            release = self.store.snapshot().release
+        except (StoreUnavailable, AttributeError):
+            return {}, None
+        by_key = release.dataset.get("triples", {})
+        counts = {iri: int(by_key[k]) for k, iri in release.graphs.items() if k in by_key}
+        return counts, release.dataset.get("default_graph_triples")
+
     def _describe(self, parsed: ProtocolRequest) -> Response:
         try:
             fmt = negotiate(formats_of(GRAPH), request.headers.get("Accept"), parsed.formats)
@@ -137,8 +148,9 @@ class Endpoint:
             return self._not_acceptable(str(exc), exc.offered)
         if fmt is HTML:
             return self._page(graphs=self._graph_names())
+        counts, default = self._graph_counts()
         triples = service_triples(self.settings, self._iris(), self._endpoint_iri(),
-                                  self._graph_names())
+                                  self._graph_names(), counts, default)
         return self._respond(serialize_description(triples, fmt.key), fmt)
 
     # -- queries ------------------------------------------------------------------------
@@ -211,8 +223,8 @@ class Endpoint:
             offered = [f.media_type for f in formats_of(exc.kind, html=True)]
             return self._not_acceptable(
                 "this query's answer cannot be given in the format asked for", offered)
-        if isinstance(exc, QuerySyntaxError):
-            return self._error(400, f"syntax error: {exc}", query=text)
+        if isinstance(exc, QuerySyntaxError):  # said in SPARQL 1.1's terms, where it is
+            return self._error(400, f"syntax error: {explain(text, str(exc))}", query=text)
         if isinstance(exc, ResultTooLarge):
             return self._error(400, str(exc), query=text)
         if isinstance(exc, ClientLimit):

@@ -15,8 +15,14 @@ How it decides:
   string literal, comments and variables. Whatever is left is scanned for the word
   ``SERVICE`` in any case. An occurrence is tolerated only inside the local part of a
   prefixed name, directly after the ``:`` or after a letter or digit (``sd:Service``,
-  ``dcat:DataService``); everywhere else (``SERVICE:x``, ``1SERVICE``, ``ex:a.SERVICE``)
-  Oxigraph's parser may read a keyword, and it does for ``SERVICE:x``.
+  ``dcat:DataService``), or as a whole prefix ``service:`` where Oxigraph cannot read the
+  keyword (below); everywhere else (``1SERVICE``, ``ex:a.SERVICE``) Oxigraph's parser
+  may read a keyword.
+* A prefix named ``service`` is SPARQL 1.1 (``PREFIX service: <...>``, ``service:x``),
+  but Oxigraph reads ``service:x {`` as ``SERVICE :x {`` (tested). So ``service:...`` is
+  refused only where a group follows it (the next character outside whitespace and
+  comments is ``{``), unless the keyword before it takes an IRI there (``GRAPH``,
+  ``FROM``, ``NAMED``, ``PREFIX``), where the keyword cannot be read.
 * Malformed strings and comments are resolved in the direction that exposes more text
   (a broken string ends at its opening quote; a comment ends at any line separator), so
   a disagreement with the engine can only make the guard stricter.
@@ -38,6 +44,9 @@ UPDATE_KEYWORDS = frozenset(
 )
 #: Words refused anywhere outside strings, IRIs, comments and variables.
 FORBIDDEN = ("SERVICE",)
+#: Keywords that take an IRI, which a group may follow: after them ``service:x {`` is
+#: the IRI ``service:x`` (``PREFIX`` takes the prefix itself).
+_IRI_BEFORE_GROUP = frozenset({"GRAPH", "FROM", "NAMED", "PREFIX"})
 
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
@@ -45,6 +54,8 @@ _VARIABLE = re.compile(r"[?$][A-Za-z0-9_\u00B7\u00C0-\U000EFFFF]*")
 #: Characters that may continue a prefixed name, a keyword or a number.
 _NAME = re.compile(r"[A-Za-z0-9_\-.:%\\\u00B7\u00C0-\U000EFFFF]+")
 _WORD = re.compile(r"[A-Za-z]+")
+#: SPARQL's white space (grammar rule WS).
+_WS = " \t\r\n"
 #: Everything a lenient reader could take as the end of a line.
 _LINE_END = re.compile(r"[\n\r\x0b\x0c\x85\u2028\u2029]")
 _SHORT_STRING_END = {"'": re.compile(r"(?:[^'\\\n\r]|\\.)*'", re.S),
@@ -99,18 +110,30 @@ def unescape_codepoints(text: str) -> str:
     return _CODEPOINT.sub(repl, text)
 
 
-def _words(text: str) -> list[tuple[str, str, str]]:
+#: A bare word, with what the guard needs to know about where it stands: (the word, the
+#: part of its name run before it, the whole run, the run just before this one when only
+#: whitespace and comments lie between them (else ""), where the run ends). A plain
+#: tuple: the guard makes one per word, and must stay fast on hostile input.
+_Word = tuple[str, str, str, str, int]
+
+
+def _words(text: str) -> list[_Word]:
     """The bare words of ``text`` outside IRIs, strings, comments and variables.
 
-    Each item is (word, the part of its name run before it, the whole run). Words are
-    maximal runs of ASCII letters; a run is a maximal stretch of characters that may
-    continue a name, so ``ex:a.b`` is one run with the words ``ex``, ``a`` and ``b``.
+    Words are maximal runs of ASCII letters; a run is a maximal stretch of characters
+    that may continue a name.
     """
-    out: list[tuple[str, str, str]] = []
+    out: list[_Word] = []
     failed_until: dict[str, int] = {}
+    previous = last = ""
     i, n = 0, len(text)
     while i < n:
         c = text[i]
+        if c in _WS:
+            i += 1
+            continue
+        if c != "#":
+            last, previous = previous, ""
         if c == "<":
             m = _IRIREF.match(text, i)
             i = m.end() if m else i + 1
@@ -138,9 +161,24 @@ def _words(text: str) -> list[tuple[str, str, str]]:
                 continue
             run = m.group(0)
             for w in _WORD.finditer(run):
-                out.append((w.group(0), run[: w.start()], run))
+                out.append((w.group(0), run[: w.start()], run, last, m.end()))
+            previous = run
             i = m.end()
     return out
+
+
+def _following(text: str, i: int) -> str:
+    """The first character from ``i`` on that is not whitespace or in a comment."""
+    n = len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text[i] == "#":
+            m = _LINE_END.search(text, i)
+            i = m.end() if m else n
+        else:
+            return text[i]
+    return ""
 
 
 def _scan_end(text: str, start: int, opener: str) -> int:
@@ -159,21 +197,37 @@ def _tolerated(prefix: str) -> bool:
     return last == ":" or last.isalnum() or last == "_"
 
 
-def _forbidden_in(words: list[tuple[str, str, str]]) -> str | None:
-    for word, prefix, _run in words:
+def _prefix_name(w: _Word, bad: str, text: str) -> bool:
+    """``w`` is the whole prefix of a prefixed name (``service:x``) where Oxigraph cannot
+    read the keyword: not followed by a group, or where an IRI must come."""
+    word, before, run, previous_run, end = w
+    if before or word.upper() != bad or run[len(word) : len(word) + 1] != ":":
+        return False
+    return _following(text, end) != "{" or previous_run.upper() in _IRI_BEFORE_GROUP
+
+
+def _forbidden_in(words: list[_Word], text: str) -> str | None:
+    for w in words:
+        word, before = w[0], w[1]
         upper = word.upper()
         for bad in FORBIDDEN:
             at = upper.find(bad)
-            if at >= 0 and not _tolerated(prefix + word[:at]):
+            if (at >= 0 and not _tolerated(before + word[:at])
+                    and not _prefix_name(w, bad, text)):
                 return bad
     return None
 
 
-def _leading(words: list[tuple[str, str, str]]) -> tuple[str | None, bool]:
+def _leading(words: list[_Word]) -> tuple[str | None, bool]:
     """The first keyword after the prologue, and whether a FROM keyword occurs."""
-    keywords = [word.upper() for word, _prefix, run in words if word == run]
+    keywords = [w[0].upper() for w in words if w[0] == w[2]]
     form = next((k for k in keywords if k not in {"BASE", "PREFIX"}), None)
     return form, "FROM" in keywords
+
+
+def leading_keyword(query: str) -> str | None:
+    """The first keyword after the prologue (BASE, PREFIX), upper-cased; None if none."""
+    return _leading(_words(query))[0]
 
 
 def inspect(query: str, max_bytes: int) -> Inspection:
@@ -185,8 +239,9 @@ def inspect(query: str, max_bytes: int) -> Inspection:
         )
     raw = _words(query)
     unescaped = unescape_codepoints(query)
-    for words in (raw, _words(unescaped) if unescaped != query else []):
-        bad = _forbidden_in(words)
+    views = [(raw, query)] + ([(_words(unescaped), unescaped)] if unescaped != query else [])
+    for words, text in views:
+        bad = _forbidden_in(words, text)
         if bad:
             raise GuardError(
                 f"{bad} is not allowed: this endpoint does not run federated queries "

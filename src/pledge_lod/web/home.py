@@ -62,13 +62,17 @@ def _counts(snap: Snapshot, rd: ReleaseData, pattern: str) -> list[tuple[str, in
 def home_context(snap: Snapshot, rd: ReleaseData, root: str) -> dict[str, Any]:
     """Everything home.html needs."""
     targets, targets_total = _targets(snap, rd, root)
+    goals = _goals(snap, rd, root)
     files = rd.release.files
     dumps = sorted(name[len("dumps/") :] for name in files if name.startswith("dumps/"))
     return {
         "info": rd.dataset(snap),
         "release": rd.release,
         "total": int(rd.release.counts.get("pledges", 0)),
-        "goals": _goals(snap, rd, root),
+        # What exists first: goals with records (most first), then, apart, the goals
+        # that no record of this release links to.
+        "goals": sorted((g for g in goals if g["count"]), key=lambda g: -g["count"]),
+        "empty_goals": [g for g in goals if not g["count"]],
         "targets": targets,
         "targets_total": targets_total,
         "top": TOP,

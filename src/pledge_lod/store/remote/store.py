@@ -92,6 +92,7 @@ def release_info(releases_dir: Path, manifest: Mapping[str, Any]) -> ReleaseInfo
         counts=dict(manifest.get("counts", {})),
         files={},
         graphs=graphs,
+        dataset=dict(manifest.get("dataset", {})),
     )
 
 

@@ -58,6 +58,8 @@ def property_order(rd: ReleaseData) -> dict[str, int]:
         v.SKOS + "definition",
         v.DCTERMS + "type",
         v.DCTERMS + "spatial",
+        t("spatialCoverageComplete"),
+        v.SKOS + "scopeNote",
         t("committedBy"),
         t("submittedBy"),
         t("submitterVerified"),
@@ -77,14 +79,18 @@ def property_order(rd: ReleaseData) -> dict[str, int]:
         v.SCHEMA + "areaServed",
         v.PROV + "wasAssociatedWith",
         v.SCHEMA + "funder",
+        v.DCTERMS + "isPartOf",
+        t("factStatus"),
         v.FOAF + "homepage",
         v.OWL + "sameAs",
         v.SKOS + "inScheme",
         v.SKOS + "topConceptOf",
         v.SKOS + "hasTopConcept",
         v.DCTERMS + "subject",
-        v.DCTERMS + "source",
         v.RDFS + "seeAlso",
+        v.DCTERMS + "source",
+        v.PROV + "wasDerivedFrom",
+        v.DCTERMS + "bibliographicCitation",
     ]
     return {iri: i for i, iri in enumerate(order)}
 
