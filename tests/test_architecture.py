@@ -74,3 +74,22 @@ def test_every_package_is_placed_in_the_flow() -> None:
         or (p.suffix == ".py" and not p.name.startswith("__"))
     }
     assert found == placed, f"not in the flow: {found - placed}; gone: {placed - found}"
+
+
+def test_rooms_stay_small_enough_to_read() -> None:
+    """No module of the package is over 500 lines and no function over 60: a longer one
+    is split along its seams (a table of data is a module-level constant, not a body)."""
+    import ast
+
+    too_long: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(PACKAGE)
+        if len(text.splitlines()) > 500:
+            too_long.append(f"{where} ({len(text.splitlines())} lines)")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = node.end_lineno - node.lineno + 1
+                if size > 60:
+                    too_long.append(f"{where}:{node.name} ({size} lines)")
+    assert not too_long, "split along its seams: " + "; ".join(too_long)

@@ -179,14 +179,7 @@ def _command(sub: argparse._SubParsersAction, name: str, summary: str,
     return sub.add_parser(name, help=summary, description=description)
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pledge-lod",
-        description="Publish migration pledges and practices as Linked Open Data.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_validate(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "validate", "check the YAML sources against the shapes; write nothing",
                  "Read the YAML sources, map them to RDF and check them against the SHACL "
                  "shapes, as a build does, writing no release. Each problem is printed with "
@@ -201,6 +194,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_validate)
 
+
+def _add_build(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "build", "validate and write a new release, then make it current",
                  "Validate the YAML sources and write a new release (dumps, store, VoID, "
                  "sitemap) into the releases folder, then make it the current one. A build "
@@ -216,6 +211,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_build)
 
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "import", "turn listing-page text into draft YAML records",
                  "Read the text of listing pages of the source database (such as "
                  "data/sources/*.txt) and write each new item as a draft record "
@@ -228,6 +225,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_import)
 
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "synth", "write synthetic pledges in the curated YAML form",
                  "Write a data folder of synthetic pledges, built from the registries of the "
                  "data folder, for benchmarks and scale tests. The same seed gives the same "
@@ -237,6 +236,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
     p.add_argument("--out", type=Path, required=True, help="data folder to write (replaced)")
     p.set_defaults(func=cmd_synth)
+
+
+def _add_query(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "query", "run a SPARQL query on the release or on any endpoint",
                  "Run a SPARQL 1.1 query on the current release, with the endpoint's own "
                  "rules (no SERVICE, no updates, its time limit), or on any SPARQL endpoint "
@@ -250,6 +252,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="time limit in seconds (default: the setting)")
     p.set_defaults(func=cmd_query)
 
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "serve", "serve the current release: Linked Data, pages, SPARQL",
                  "Serve the current release with gunicorn (or Flask's development server "
                  "with --dev): its IRIs dereference, its pages, dumps and VoID, and the "
@@ -264,6 +268,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", action="store_true", help="Flask's development server, not gunicorn")
     p.set_defaults(func=cmd_serve)
 
+
+def _add_publish(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "publish", "push the current release to an external SPARQL store "
                  "and switch to it (or --rollback)",
                  "Load a release into an external SPARQL store (Virtuoso) next to the ones "
@@ -287,6 +293,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, help="seconds per request (default: 300)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_publish)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pledge-lod",
+        description="Publish migration pledges and practices as Linked Open Data.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = (_add_validate, _add_build, _add_import, _add_synth, _add_query, _add_serve,
+                _add_publish)  # fmt: skip
+    for add in commands:  # in the order `pledge-lod --help` lists them
+        add(sub)
     return parser
 
 

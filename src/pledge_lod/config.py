@@ -74,7 +74,7 @@ class Settings:
     page_size: int = 50
     backlink_limit: int = 50
     #: Per worker: bytes of complete answers (documents, listings, redirects) replayed
-    #: without running Flask (web/response_cache.py); 0 turns the layer off.
+    #: without running Flask (web/caches/responses.py); 0 turns the layer off.
     response_cache_bytes: int = 64 * 1024 * 1024
 
     #: Mapping and validation processes of a build; 0: one per CPU.

@@ -77,15 +77,29 @@ def describe_dataset(
 ) -> str:
     """VoID + DCAT description of the release, as Turtle; given ``counts``, with the
     dataset the SPARQL endpoint serves."""
-    base = iris.base
-    doc = URIRef(f"{base}/.well-known/void")
-    ds = URIRef(iris.dataset)
     g = rdflib.Graph()
     for prefix, ns in (("void", VOID), ("dcat", DCAT), ("dcterms", DCTERMS), ("foaf", FOAF),
                        ("sd", SD), ("owl", OWL), ("xsd", XSD)):  # fmt: skip
         g.bind(prefix, ns)
     g.bind("pl", iris.vocab)
+    ds = URIRef(iris.dataset)
+    _describe_data(g, iris, info, ds, created)
+    _describe_statistics(g, iris, ds, stats)
+    _describe_linksets(g, iris, ds, stats)
+    _describe_dumps(g, iris, info, ds, dumps_dir)
+    service = _describe_sparql_service(g, iris, ds)
+    if counts is not None:
+        _describe_endpoint_dataset(g, iris, info, ds, service, counts)
+    return g.serialize(format="turtle")
 
+
+def _describe_data(
+    g: rdflib.Graph, iris: v.Iris, info: DatasetInfo, ds: URIRef, created: str
+) -> None:
+    """The description document, and the pledges' dataset: title, licence, publisher,
+    keywords, sources, URI space, features and vocabularies."""
+    base = iris.base
+    doc = URIRef(f"{base}/.well-known/void")
     g.add((doc, RDF.type, VOID.DatasetDescription))
     g.add((doc, DCTERMS.title, Literal(f"A VoID and DCAT description of {info.title}", lang="en")))
     g.add((doc, FOAF.primaryTopic, ds))
@@ -115,14 +129,16 @@ def describe_dataset(
     g.add((ds, VOID.uriSpace, Literal(f"{base}/id/")))
     g.add((ds, VOID.uriRegexPattern, Literal(f"^{_regex_escape(base)}/id/")))
     g.add((ds, VOID.rootResource, URIRef(f"{base}/")))
-    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/N-Triples")))
-    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/Turtle")))
-    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/JSON-LD")))
-    g.add((ds, VOID.feature, URIRef("http://www.w3.org/ns/formats/RDF_XML")))
+    for feature in ("N-Triples", "Turtle", "JSON-LD", "RDF_XML"):
+        g.add((ds, VOID.feature, URIRef(f"http://www.w3.org/ns/formats/{feature}")))
     for vocab in (iris.ontology, v.DCTERMS, v.SCHEMA, v.SKOS, v.FOAF, v.ORG, v.PROV, v.OWL):
         g.add((ds, VOID.vocabulary, URIRef(vocab.rstrip("#"))))
 
-    # Statistics of the data graph, counted while it was mapped (see graph_stats).
+
+def _describe_statistics(g: rdflib.Graph, iris: v.Iris, ds: URIRef, stats: GraphStats) -> None:
+    """Statistics of the data graph, counted while it was mapped (see graph_stats): its
+    size, class and property partitions, and example resources."""
+    base = iris.base
     g.add((ds, VOID.triples, Literal(stats.triples)))
     g.add((ds, VOID.distinctSubjects, Literal(len(stats.subjects))))
     g.add((ds, VOID.properties, Literal(len(stats.properties))))
@@ -139,13 +155,15 @@ def describe_dataset(
         g.add((ds, VOID.propertyPartition, part))
         g.add((part, VOID.property, URIRef(prop)))
         g.add((part, VOID.triples, Literal(stats.properties[prop])))
-
     # Example resources: the first pledge and the first place, by IRI.
     for cls in (iris.term("Pledge"), v.SCHEMA + "Place"):
         if cls in stats.first:
             g.add((ds, VOID.exampleResource, URIRef(stats.first[cls])))
 
-    # Linksets to Wikidata, GeoNames and the UN SDG KOS, one per link predicate.
+
+def _describe_linksets(g: rdflib.Graph, iris: v.Iris, ds: URIRef, stats: GraphStats) -> None:
+    """Linksets to Wikidata, GeoNames and the UN SDG KOS, one per link predicate."""
+    base = iris.base
     for key, title, space, homepage, predicate in LINK_TARGETS:
         target = URIRef(f"{base}/.well-known/void#{key}")
         g.add((target, RDF.type, VOID.Dataset))
@@ -167,38 +185,38 @@ def describe_dataset(
             g.add((linkset, VOID.linkPredicate, URIRef(pred)))
             g.add((linkset, VOID.triples, Literal(stats.links[(pred, space)])))
 
-    # Distributions: the dumps and the SPARQL service.
+
+def _describe_dumps(
+    g: rdflib.Graph, iris: v.Iris, info: DatasetInfo, ds: URIRef, dumps_dir: Path
+) -> None:
+    """The data graph's dumps as distributions, plain and gzipped, with their sizes."""
+    base = iris.base
     for key, (name, media) in layout.DUMP_FORMATS.items():
         for suffix, compress in (("", None), (".gz", "application/gzip")):
             fname = name + suffix
             path = dumps_dir / fname
             url = URIRef(f"{base}/dumps/{fname}")
             dist = URIRef(f"{base}/.well-known/void#dump-{key}{'-gz' if compress else ''}")
+            title = f"Dump as {media}{' (gzip)' if compress else ''}"
             g.add((ds, VOID.dataDump, url))
             g.add((ds, DCAT.distribution, dist))
             g.add((dist, RDF.type, DCAT.Distribution))
-            g.add(
-                (
-                    dist,
-                    DCTERMS.title,
-                    Literal(f"Dump as {media}{' (gzip)' if compress else ''}", lang="en"),
-                )
-            )
+            g.add((dist, DCTERMS.title, Literal(title, lang="en")))
             g.add((dist, DCAT.downloadURL, url))
             g.add((dist, DCAT.accessURL, url))
             g.add((dist, DCAT.mediaType, URIRef(IANA + media)))
             if compress:
                 g.add((dist, DCAT.compressFormat, URIRef(IANA + compress)))
             if path.exists():
-                g.add(
-                    (
-                        dist,
-                        DCAT.byteSize,
-                        Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger),
-                    )
-                )
+                size = Literal(path.stat().st_size, datatype=XSD.nonNegativeInteger)
+                g.add((dist, DCAT.byteSize, size))
             if info.licence:
                 g.add((dist, DCTERMS.license, URIRef(info.licence)))
+
+
+def _describe_sparql_service(g: rdflib.Graph, iris: v.Iris, ds: URIRef) -> URIRef:
+    """The SPARQL endpoint as a distribution and a DCAT data service; returns the service."""
+    base = iris.base
     service = URIRef(f"{base}/.well-known/void#sparql-service")
     sparql_dist = URIRef(f"{base}/.well-known/void#sparql")
     g.add((ds, DCAT.distribution, sparql_dist))
@@ -212,9 +230,7 @@ def describe_dataset(
     g.add((service, DCAT.endpointDescription, URIRef(iris.sparql)))
     g.add((service, DCAT.servesDataset, ds))
     g.add((service, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
-    if counts is not None:
-        _describe_endpoint_dataset(g, iris, info, ds, service, counts)
-    return g.serialize(format="turtle")
+    return service
 
 
 GRAPH_TITLES = {
