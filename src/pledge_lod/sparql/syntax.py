@@ -56,10 +56,10 @@ def explain(query: str, engine_message: str) -> str:
     if not m:
         return f"the query is not valid SPARQL 1.1 ({engine_message.strip()})"
     line, column = int(m.group(1)), int(m.group(2))
-    lines = query.splitlines() or [""]
-    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    lines = query.split("\n")  # the engine counts lines by "\n" alone
+    text = lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
     at = max(0, min(column - 1, len(text)))
-    found = _found(text, at, line < len(lines))
+    found = _found(text, at, any(rest.strip() for rest in lines[line:]))
     listing = m.group(3)
     undeclared = _undeclared_prefix(query, lines, line, at)
     expected = _expected(listing.replace("Prefix not found", ""))
