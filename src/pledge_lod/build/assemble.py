@@ -19,9 +19,11 @@ from pyoxigraph import NamedNode, RdfFormat, Store
 
 from .. import __version__
 from ..release import layout
+from ..release.search_index import INDEX_FILE
 from ..validation.schema import report_turtle
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
+from .search import write_search_index
 from .sitemap import write_sitemaps
 from .void import describe_dataset
 
@@ -56,6 +58,10 @@ def assemble(
     sitemaps = write_sitemaps(mapped.stats, mapped.iris, staged.folder)
     store.optimize()
     timer.stage("sitemap written, store compacted")
+    rows = write_search_index(
+        staged.folder / INDEX_FILE, staged.data_nt, mapped.kos, mapped.iris
+    )
+    timer.stage(f"search index written ({rows} rows)")
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats
     # serialised from it.
