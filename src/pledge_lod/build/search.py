@@ -44,7 +44,6 @@ ID_TYPES = {"pledge": "pledge", "place": "place", "agent": "agent", "programme":
 _COLUMNS = {
     **dict.fromkeys(LABELS, "label"), **dict.fromkeys(ALTS, "alt"), **dict.fromkeys(TEXTS, "text")
 }
-TYPES = ("pledge", "place", "agent", "programme", *SCHEME_TYPES.values(), *KOS_TYPES.values())
 
 
 def write_search_index(path: Path, data_nt: Path, kos: list[Triple], iris: v.Iris) -> int:

@@ -27,6 +27,11 @@ WEIGHTS = (10.0, 4.0, 1.0)
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 LANGUAGES = ("en", "es", "fr")
+#: The types a hit can have, which ``?type=`` filters by.
+TYPES = (
+    "pledge", "place", "agent", "programme", "theme", "kind", "gcm-objective",
+    "goal", "target", "indicator",
+)
 #: Snippet highlight markers (private-use characters), replaced by the page's markup.
 MARK_START, MARK_END = "\ue000", "\ue001"
 

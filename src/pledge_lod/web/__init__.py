@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from ..config import Settings
 from ..sparql import create_blueprint
 from ..store import Store, StoreError, StoreUnavailable, open_store
-from . import views
+from . import search, views
 from .http import error_response, finish
 from .response_cache import ResponseCache
 from .site import Site
@@ -42,6 +42,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.extensions["pledge_lod"] = Site(settings, store)
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(search.bp)  # /search, /search/suggest, /opensearch.xml
     app.register_blueprint(create_blueprint(settings, store))
     from .openapi import register as register_openapi
 
