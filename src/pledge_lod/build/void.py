@@ -183,6 +183,13 @@ def describe_dataset(
     g.add((service, DCAT.endpointDescription, URIRef(iris.sparql)))
     g.add((service, DCAT.servesDataset, ds))
     g.add((service, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
+    # The Reconciliation Service API 0.2 (web/reconcile.py), for OpenRefine and others.
+    reconcile = URIRef(f"{base}/.well-known/void#reconciliation-service")
+    g.add((reconcile, RDF.type, DCAT.DataService))
+    g.add((reconcile, DCTERMS.title, Literal("Reconciliation Service API 0.2", lang="en")))
+    g.add((reconcile, DCAT.endpointURL, URIRef(f"{base}/reconcile")))
+    g.add((reconcile, DCAT.servesDataset, ds))
+    g.add((reconcile, DCTERMS.conformsTo, URIRef("https://reconciliation-api.github.io/specs/0.2/")))
     return g.serialize(format="turtle")
 
 

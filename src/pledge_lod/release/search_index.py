@@ -41,8 +41,15 @@ CREATE VIRTUAL TABLE doc USING fts5(
     tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
 );
 CREATE TABLE facet (doc INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE resource (iri TEXT NOT NULL, doc INTEGER NOT NULL);
 """
-_FACET_INDEX = "CREATE INDEX facet_by_value ON facet (name, value, doc);"
+# Built after the rows are in: one sort instead of a B-tree insert per row. The FTS
+# table's UNINDEXED columns cannot be looked up by value, hence ``resource``.
+_INDEXES = """
+CREATE INDEX facet_by_value ON facet (name, value, doc);
+CREATE INDEX resource_by_iri ON resource (iri, doc);
+"""
+_BY_IRI = "rowid IN (SELECT doc FROM resource WHERE iri = ?)"
 FACETS = ("goal", "place")
 _PHRASE = re.compile(r'"([^"]*)"')
 
@@ -103,12 +110,13 @@ def write_index(path: Path, rows: Iterable[Row]) -> int:
                     "INSERT INTO doc (label, alt, text, iri, type, lang) VALUES (?,?,?,?,?,?)",
                     (row.label, row.alt, row.text, row.iri, row.type, row.lang),
                 )
+                con.execute("INSERT INTO resource VALUES (?,?)", (row.iri, cur.lastrowid))
                 con.executemany(
                     "INSERT INTO facet VALUES (?,?,?)",
                     [(cur.lastrowid, name, value) for name, value in row.facets],
                 )
                 count += 1
-        con.execute(_FACET_INDEX)
+        con.executescript(_INDEXES)
         con.execute("INSERT INTO doc(doc) VALUES ('optimize')")
         con.commit()
         con.execute("VACUUM")
@@ -117,9 +125,10 @@ def write_index(path: Path, rows: Iterable[Row]) -> int:
     return count
 
 
-def match_expression(text: str, prefix_last: bool = False) -> str:
+def match_expression(text: str, prefix_last: bool = False, any_word: bool = False) -> str:
     """An FTS5 MATCH expression for what a person typed: every word or ``"quoted
-    phrase"`` becomes an FTS5 string (all must match); with ``prefix_last`` the last word
+    phrase"`` becomes an FTS5 string (all must match, or with ``any_word`` any of them:
+    reconciliation's fallback for a name with a typo); with ``prefix_last`` the last word
     also matches as a prefix, for autocomplete."""
     if "\x00" in text:
         raise QueryError("the search text contains a NUL character")
@@ -137,7 +146,7 @@ def match_expression(text: str, prefix_last: bool = False) -> str:
     quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
     if prefix_last and len(terms) > phrases:
         quoted[-1] += "*"
-    return " ".join(quoted)
+    return (" OR " if any_word else " ").join(quoted)
 
 
 class SearchIndex:
@@ -157,9 +166,11 @@ class SearchIndex:
             self._local.con = con
         return con
 
-    def search(self, text: str, filters: Filters, offset: int = 0, limit: int = 20) -> Page:
+    def search(
+        self, text: str, filters: Filters, offset: int = 0, limit: int = 20, any_word: bool = False
+    ) -> Page:
         """Hits for ``text`` best first, one per resource and language."""
-        where, params = _where(match_expression(text), filters)
+        where, params = _where(match_expression(text, any_word=any_word), filters)
         con = self._con()
         total = con.execute(f"SELECT count(*) FROM doc WHERE {where}", params).fetchone()[0]
         w = ", ".join(str(x) for x in WEIGHTS)
@@ -191,8 +202,32 @@ class SearchIndex:
 
     def labels(self, iri: str) -> dict[str, str]:
         """The labels of one indexed resource by language."""
-        rows = self._con().execute("SELECT lang, label FROM doc WHERE iri = ?", (iri,))
+        rows = self._con().execute(f"SELECT lang, label FROM doc WHERE {_BY_IRI}", (iri,))
         return dict(rows.fetchall())
+
+    def names(self, iri: str) -> list[str]:
+        """Every label and alternative label of one resource, in every language."""
+        out: list[str] = []
+        rows = self._con().execute(f"SELECT label, alt FROM doc WHERE {_BY_IRI}", (iri,))
+        for label, alt in rows:
+            out += [label, *(a for a in alt.split(" | ") if a)]
+        return list(dict.fromkeys(out))
+
+    def facets(self, iri: str) -> set[tuple[str, str]]:
+        """The facet values of one resource (its goals and places)."""
+        rows = self._con().execute(
+            "SELECT DISTINCT name, value FROM facet WHERE doc IN "
+            "(SELECT doc FROM resource WHERE iri = ?)", (iri,)
+        )
+        return set(rows.fetchall())
+
+    def entry(self, iri: str) -> Hit | None:
+        """One resource's English (or untagged, or first) row, for previews."""
+        row = self._con().execute(
+            f"SELECT iri, type, lang, label, substr(text, 1, 300), 0 FROM doc WHERE {_BY_IRI} "
+            "ORDER BY lang != 'en', lang != '', lang LIMIT 1", (iri,)
+        ).fetchone()
+        return Hit(*row) if row else None
 
 
 def _where(expr: str, filters: Filters) -> tuple[str, list[object]]:

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from ..config import Settings
 from ..sparql import create_blueprint
 from ..store import Store, StoreError, StoreUnavailable, open_store
-from . import search, views
+from . import reconcile, search, views
 from .http import error_response, finish
 from .response_cache import ResponseCache
 from .site import Site
@@ -43,6 +43,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(search.bp)  # /search, /search/suggest, /opensearch.xml
+    app.register_blueprint(reconcile.bp)  # /reconcile: Reconciliation Service API 0.2
     app.register_blueprint(create_blueprint(settings, store))
     from .openapi import register as register_openapi
 

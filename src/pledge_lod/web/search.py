@@ -19,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
+from xml.sax.saxutils import escape as xml_escape
 
 from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup, escape
@@ -264,6 +265,25 @@ def opensearch() -> Response:
     """The OpenSearch 1.1 description (with the suggestions URL), for browsers."""
     snap = snapshot()
     rd = site().release_data(snap.release)
-    base = request.host_url.rstrip("/") + root()
-    xml = render_template("opensearch.xml", base=base, title=rd.dataset(snap).title)
+    base = xml_escape(request.host_url.rstrip("/") + root(), {'"': "&quot;"})
+    title = rd.dataset(snap).title
+    urls = "".join(
+        f'  <Url type="{media}" method="get" template="{base}{path}"/>\n'
+        for media, path in (
+            ("text/html", "/search?q={searchTerms}"),
+            (SUGGESTIONS, "/search/suggest?q={searchTerms}"),
+            ("application/ld+json", "/search.jsonld?q={searchTerms}"),
+        )
+    )
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">\n'
+        f"  <ShortName>{xml_escape(title[:16])}</ShortName>\n"
+        f"  <Description>Search {xml_escape(title)}: pledges, places, organisations, "
+        "programmes and the SDGs</Description>\n"
+        "  <InputEncoding>UTF-8</InputEncoding>\n"
+        f"{urls}"
+        f'  <Url type="{OPENSEARCH}" rel="self" template="{base}/opensearch.xml"/>\n'
+        "</OpenSearchDescription>\n"
+    )
     return Response(xml, content_type=f"{OPENSEARCH}; charset=utf-8")
