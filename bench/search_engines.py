@@ -4,9 +4,9 @@
     python bench/search_engines.py rows RELEASE/dumps/pledges.nt DATA_DIR BASE rows.jsonl
     # each engine: index build time, then search and prefix latency (p50/p99)
     python bench/search_engines.py fts5 rows.jsonl
-    python bench/search_engines.py tantivy rows.jsonl   # an environment with `tantivy`
-
-Tantivy is not a dependency of the project; run its half in an environment that has it.
+    python bench/search_engines.py tantivy rows.jsonl
+    # the index as shipped (release/search_index.py: Tantivy, with snippets)
+    python bench/search_engines.py shipped rows.jsonl
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def timed(calls: list, fn) -> str:
 
 
 def fts5(rows: list[list[str]], folder: Path) -> None:
-    from pledge_lod.release.search_index import Filters, Row, SearchIndex, write_index
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fts5_index import Filters, Row, SearchIndex, write_index
 
     t = time.perf_counter()
     write_index(folder / "i.sqlite", (Row(*r[:6]) for r in rows))
@@ -74,6 +75,20 @@ def fts5(rows: list[list[str]], folder: Path) -> None:
     searches, prefixes = queries(rows)
     print("fts5 search (20 hits, total):", timed(searches, lambda q: ix.search(q, Filters())))
     print("fts5 suggest (10):", timed(prefixes, lambda q: ix.suggest(q, Filters())))
+
+
+def shipped(rows: list[list[str]], folder: Path) -> None:
+    """The release's index as the build writes it and the web reads it."""
+    from pledge_lod.release.search_index import Filters, Row, SearchIndex, write_index
+
+    t = time.perf_counter()
+    write_index(folder / "search", (Row(*r[:6]) for r in rows))
+    print(f"shipped: {len(rows)} rows indexed in {time.perf_counter() - t:.1f} s")
+    ix = SearchIndex(folder / "search")
+    searches, prefixes = queries(rows)
+    print("shipped search (20 hits, total, snippets):",
+          timed(searches, lambda q: ix.search(q, Filters())))
+    print("shipped suggest (10):", timed(prefixes, lambda q: ix.suggest(q, Filters())))
 
 
 def tantivy_engine(rows: list[list[str]], folder: Path) -> None:
@@ -123,4 +138,5 @@ if __name__ == "__main__":
     else:
         data = load(sys.argv[2])
         with tempfile.TemporaryDirectory() as tmp:
-            (fts5 if mode == "fts5" else tantivy_engine)(data, Path(tmp))
+            engines = {"fts5": fts5, "tantivy": tantivy_engine, "shipped": shipped}
+            engines[mode](data, Path(tmp))

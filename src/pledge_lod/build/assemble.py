@@ -19,7 +19,7 @@ from pyoxigraph import NamedNode, RdfFormat, Store
 
 from .. import __version__
 from ..release import layout
-from ..release.search_index import INDEX_FILE
+from ..release.search_index import INDEX_DIR
 from ..validation.schema import report_turtle
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
@@ -59,7 +59,7 @@ def assemble(
     store.optimize()
     timer.stage("sitemap written, store compacted")
     rows = write_search_index(
-        staged.folder / INDEX_FILE, staged.data_nt, mapped.kos, mapped.iris
+        staged.folder / INDEX_DIR, staged.data_nt, mapped.kos, mapped.iris
     )
     timer.stage(f"search index written ({rows} rows)")
 

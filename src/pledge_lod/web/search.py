@@ -7,7 +7,7 @@
 ``/opensearch.xml``                 the OpenSearch 1.1 description browsers install
 =================================  =====================================================
 
-The index is a file of the release (:mod:`pledge_lod.release.search_index`), so app
+The index is a folder of the release (:mod:`pledge_lod.release.search_index`), so app
 servers on the remote backend, which hold the release folder without its store, answer
 exactly as the embedded one does.
 """
@@ -28,7 +28,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 from ..http.conneg import DOC_FORMATS, HTML, RDF_FORMATS, Format, negotiate
 from ..rdf import vocab as v
 from ..release.search_index import (
-    INDEX_FILE,
+    INDEX_DIR,
     LANGUAGES,
     MARK_END,
     MARK_START,
@@ -73,7 +73,7 @@ class Request:
 
 def index_of(rd: ReleaseData) -> SearchIndex:
     """The release's index, opened once per release and worker."""
-    return rd.memo("search-index", lambda: SearchIndex(rd.release.path / INDEX_FILE))
+    return rd.memo("search-index", lambda: SearchIndex(rd.release.path / INDEX_DIR))
 
 
 def _one(name: str) -> str | None:
