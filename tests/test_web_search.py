@@ -5,6 +5,7 @@ an OpenSearch link on every page, and a 400 naming the problem for bad input."""
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -146,3 +147,20 @@ def test_opensearch_description(client: FlaskClient) -> None:
     urls = {u.get("type"): u.get("template") for u in root.findall(OS + "Url")}
     assert urls["text/html"] == "http://example.org/search?q={searchTerms}"
     assert urls["application/x-suggestions+json"].endswith("/search/suggest?q={searchTerms}")
+
+
+def test_a_release_without_an_index_says_what_to_do(releases_dir: Path, tmp_path: Path) -> None:
+    """A release built before releases carried an index: 503 naming the fix, never a 500."""
+    current = (releases_dir / "current").resolve()
+    old = tmp_path / "releases"
+    shutil.copytree(current, old / current.name, symlinks=True)
+    shutil.rmtree(old / current.name / "search")
+    manifest_path = old / current.name / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"] = {k: f for k, f in manifest["files"].items() if not k.startswith("search/")}
+    manifest_path.write_text(json.dumps(manifest))
+    (old / "current").symlink_to(current.name)
+    client = client_for(old)
+    for url in ("/search?q=dallas", "/search/suggest?q=dal", "/reconcile/suggest/entity?prefix=d"):
+        resp = client.get(url, headers={"Accept": "application/ld+json"})
+        assert resp.status_code == 503 and "pledge-lod build" in resp.data.decode(), url

@@ -19,7 +19,7 @@ from pyoxigraph import NamedNode, RdfFormat, Store
 
 from .. import __version__
 from ..release import layout
-from ..release.search_index import INDEX_DIR
+from ..release.search_index import INDEX_DIR, INDEX_VERSION
 from ..validation.schema import report_turtle
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
@@ -124,6 +124,7 @@ def release_id(inputs: BuildInputs, mapped: Mapped, data_nt: Path) -> str:
     digest = hashlib.sha256()
     base = inputs.base.rstrip("/")
     digest.update(f"{__version__}|{base}|{mapped.schema.source_digest}".encode())
+    digest.update(f"|search-index-{INDEX_VERSION}".encode())
     extra = [inputs.data_dir / "dataset.yaml", *sorted((inputs.data_dir / KOS_DIR).glob("*"))]
     for path in [*extra, data_nt]:
         if path.is_file():

@@ -24,6 +24,9 @@ from pathlib import Path
 import tantivy
 
 INDEX_DIR = "search"
+#: Part of the release id (build/assemble.py): a new index format makes a new release
+#: even from unchanged data, instead of reusing one without (or with an older) index.
+INDEX_VERSION = 1
 #: Boosts of the label, alternative label and text fields.
 BOOSTS = {"label": 10.0, "alt": 4.0, "text": 1.0}
 MAX_QUERY_CHARS = 500

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape as xml_escape
 from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup, escape
 from pyoxigraph import Literal, NamedNode, Triple
+from werkzeug.exceptions import ServiceUnavailable
 
 from ..http.conneg import DOC_FORMATS, HTML, RDF_FORMATS, Format, negotiate
 from ..rdf import vocab as v
@@ -72,8 +73,15 @@ class Request:
 
 
 def index_of(rd: ReleaseData) -> SearchIndex:
-    """The release's index, opened once per release and worker."""
-    return rd.memo("search-index", lambda: SearchIndex(rd.release.path / INDEX_DIR))
+    """The release's index, opened once per release and worker; a release made before
+    releases had one is answered 503 with what to do (never a traceback)."""
+    try:
+        return rd.memo("search-index", lambda: SearchIndex(rd.release.path / INDEX_DIR))
+    except (FileNotFoundError, ValueError) as exc:
+        raise ServiceUnavailable(
+            f"release {rd.release.id} has no search index; build a new release with "
+            "`pledge-lod build` to search it"
+        ) from exc
 
 
 def _one(name: str) -> str | None:
