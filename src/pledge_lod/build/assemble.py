@@ -19,10 +19,12 @@ from pyoxigraph import NamedNode, RdfFormat, Store
 
 from .. import __version__
 from ..release import layout
+from ..release.search_index import INDEX_DIR, INDEX_VERSION
 from ..validation.schema import report_turtle
 from . import endpoint_dataset
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
+from .search import write_search_index
 from .sitemap import write_sitemaps
 from .void import DatasetCounts, describe_dataset
 
@@ -57,6 +59,10 @@ def assemble(
     sitemaps = write_sitemaps(mapped.stats, mapped.iris, staged.folder)
     store.optimize()
     timer.stage("sitemap written, store compacted")
+    rows = write_search_index(
+        staged.folder / INDEX_DIR, staged.data_nt, mapped.kos, mapped.iris
+    )
+    timer.stage(f"search index written ({rows} rows)")
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats
     # serialised from it.
@@ -133,6 +139,7 @@ def release_id(inputs: BuildInputs, mapped: Mapped, data_nt: Path) -> str:
     digest = hashlib.sha256()
     base = inputs.base.rstrip("/")
     digest.update(f"{__version__}|{base}|{mapped.schema.source_digest}".encode())
+    digest.update(f"|search-index-{INDEX_VERSION}".encode())
     extra = [inputs.data_dir / "dataset.yaml", *sorted((inputs.data_dir / KOS_DIR).glob("*"))]
     for path in [*extra, data_nt]:
         if path.is_file():

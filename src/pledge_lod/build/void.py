@@ -88,6 +88,7 @@ def describe_dataset(
     _describe_linksets(g, iris, ds, stats)
     _describe_dumps(g, iris, info, ds, dumps_dir)
     service = _describe_sparql_service(g, iris, ds)
+    _describe_reconciliation_service(g, iris, ds)
     if counts is not None:
         _describe_endpoint_dataset(g, iris, info, ds, service, counts)
     return g.serialize(format="turtle")
@@ -231,6 +232,18 @@ def _describe_sparql_service(g: rdflib.Graph, iris: v.Iris, ds: URIRef) -> URIRe
     g.add((service, DCAT.servesDataset, ds))
     g.add((service, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
     return service
+
+
+def _describe_reconciliation_service(g: rdflib.Graph, iris: v.Iris, ds: URIRef) -> None:
+    """The Reconciliation Service API 0.2 (web/reconcile.py), for OpenRefine and others."""
+    base = iris.base
+    reconcile = URIRef(f"{base}/.well-known/void#reconciliation-service")
+    g.add((reconcile, RDF.type, DCAT.DataService))
+    g.add((reconcile, DCTERMS.title, Literal("Reconciliation Service API 0.2", lang="en")))
+    g.add((reconcile, DCAT.endpointURL, URIRef(f"{base}/reconcile")))
+    g.add((reconcile, DCAT.servesDataset, ds))
+    spec = URIRef("https://reconciliation-api.github.io/specs/0.2/")
+    g.add((reconcile, DCTERMS.conformsTo, spec))
 
 
 GRAPH_TITLES = {

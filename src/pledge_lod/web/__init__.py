@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from ..config import Settings
 from ..sparql import create_blueprint
 from ..store import Store, StoreError, StoreUnavailable, open_store
-from . import openapi, routes
+from . import openapi, reconcile, routes, search
 from .caches import ResponseCache
 from .http import error_response, finish
 from .site import PageLimits, Site, site
@@ -46,6 +46,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.extensions["pledge_lod"] = Site(PageLimits.from_settings(settings), store)
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(search.bp)  # /search, /search/suggest, /opensearch.xml
+    app.register_blueprint(reconcile.bp)  # /reconcile: Reconciliation Service API 0.2
     app.register_blueprint(create_blueprint(settings, store))
     openapi.register(app, openapi.ApiLimits.from_settings(settings))  # /openapi.json
     app.context_processor(_site_context)
