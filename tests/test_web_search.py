@@ -30,8 +30,8 @@ def test_html_results_with_labels_types_and_marked_snippets(client: FlaskClient)
     resp = client.get("/search?q=STRASENI", headers={"Accept": "text/html"})
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     html = resp.data.decode()
-    assert '<a href="/id/place/straseni">Strășeni</a>' in html
-    assert '<p class="meta">Place</p>' in html
+    assert '<a href="/id/place/straseni" lang="en">Strășeni</a>' in html  # names are @en
+    assert '<p class="meta">Place · en</p>' in html
     assert "<mark>Strășeni</mark>" in html
     assert 'rel="alternate" type="text/turtle"' in html
 

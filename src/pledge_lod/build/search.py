@@ -94,6 +94,15 @@ def resource_rows(iri: str, triples: Iterable[Triple], iris: v.Iris) -> Iterator
     if kind == "place":
         facets.append(("place", iri))
     fallback = _first_label(by_lang)
+    # A language with alternative names only (an untagged "Straseni" beside "Strășeni"@en,
+    # a typed notation) is no row of its own: its names are alternatives of the row
+    # that holds the resource's label, so that a hit always shows that label.
+    main = next((lang for lang in ("en", "", *sorted(by_lang))
+                 if by_lang.get(lang, {}).get("label")), None)
+    for lang, cols in list(by_lang.items()):
+        if main is not None and lang != main and not cols.get("label") and not cols.get("text"):
+            by_lang[main].setdefault("alt", []).extend(cols.get("alt", []))
+            del by_lang[lang]
     for lang, cols in sorted(by_lang.items()):
         labels = cols.get("label") or cols.get("alt") or [fallback]
         yield Row(
