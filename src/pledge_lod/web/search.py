@@ -147,9 +147,11 @@ def search(ext: str | None = None) -> Response:
     snap = snapshot()
     rd = site().release_data(snap.release)
     try:
-        req = _parse(rd, need_text=fmt is not HTML)
+        req = _parse(rd, need_text=False)
         size = max(1, site().limits.page_size)
-        page = None
+        # Without words: the form in HTML, an empty results page in RDF (every link to
+        # /search dereferences in every format).
+        page = None if fmt is HTML else Page([], 0, 0, size)
         if req.text:
             page = index_of(rd).search(req.text, req.filters, (req.number - 1) * size, size)
     except (BadSearch, QueryError) as exc:
@@ -166,7 +168,7 @@ def search(ext: str | None = None) -> Response:
         body = _html(snap, rd, req, page, last, links)
     else:
         iri = f"{rd.base}/search?{_query(req, req.number)}"
-        triples = _triples(iri, req, page, rd, last) if page else []
+        triples = _triples(iri, req, page, rd, last) if page is not None else []
         body = to_bytes(triples, fmt, rd.base, rd.base + "/context.jsonld", iri)
     tag = hashlib.sha256(_query(req, req.number).encode()).hexdigest()[:16]
     return represent(body, fmt, rd, f"search-{fmt.extension}-{tag}", negotiated=negotiated,
@@ -229,7 +231,9 @@ def _triples(iri: str, req: Request, page: Page, rd: ReleaseData, last: int) -> 
         Triple(node, rdf_type, NamedNode(v.SCHEMA + "SearchResultsPage")),
         Triple(node, rdf_type, NamedNode(HYDRA + "Collection")),
         Triple(node, rdf_type, NamedNode(HYDRA + "PartialCollectionView")),
-        Triple(node, NamedNode(v.RDFS_LABEL), Literal(f"Search results for {req.text}")),
+        Triple(node, NamedNode(v.RDFS_LABEL), Literal(
+            f"Search results for {req.text}" if req.text else "Search: give the words as ?q="
+        )),
         Triple(node, NamedNode(HYDRA + "totalItems"),
                Literal(str(page.total), datatype=NamedNode(v.XSD + "integer"))),
         Triple(node, NamedNode(v.DCTERMS + "isPartOf"), NamedNode(rd.iris.dataset)),
