@@ -155,6 +155,7 @@ def document(limits: ApiLimits, base: str) -> dict[str, Any]:
         **_listing_paths(),
         **_self_description_paths(),
         **_file_paths(),
+        **_search_paths(),
     }
     paths["/sparql"] = _sparql(limits)
     paths["/sparql/"] = _sparql(limits)
@@ -165,6 +166,56 @@ def document(limits: ApiLimits, base: str) -> dict[str, Any]:
         "paths": paths,
         "components": _components(),
     }
+
+
+def _search_paths() -> dict[str, Any]:
+    """Search, autocomplete, the OpenSearch description and the Reconciliation Service."""
+    text = _param("q", "query", "Words to look for (a phrase in double quotes)",
+                  {"type": "string", "maxLength": 500})
+    filters = [_param(name, "query", what, {"type": "string", "maxLength": 200})
+               for name, what in (("type", "Type of resource"), ("goal", "SDG goal number"),
+                                  ("place", "Place identifier"), ("lang", "Language tag"))]
+    ok_json = {"200": {"description": "JSON", "content": _content(["application/json"])}}
+    paths: dict[str, Any] = {
+        "/search": _get("Search every label, title and text", {
+            **_ok(DOC_FORMATS, "One page of results"), **_common_errors(bad_request=True)},
+            [text, *filters, _PAGE], tag="Search"),
+        "/search.{ext}": _get("Search, in one format", {
+            **_ok(DOC_FORMATS, "One page of results"), **_common_errors(bad_request=True)},
+            [_param("ext", "path", "Format",
+                    {"type": "string", "enum": [f.extension for f in DOC_FORMATS]}),
+             text, *filters, _PAGE], tag="Search"),
+        "/search/suggest": _get("Autocomplete (OpenSearch suggestions)", {
+            "200": {"description": "Suggestions",
+                    "content": _content(["application/x-suggestions+json"])},
+            **_common_errors(bad_request=True)}, [text], tag="Search"),
+        "/opensearch.xml": _get("OpenSearch description", {
+            "200": {"description": "OpenSearch 1.1",
+                    "content": _content(["application/opensearchdescription+xml"])}},
+            tag="Search"),
+    }
+    recon = "Reconciliation Service API 0.2"
+    manifest = _get(f"{recon}: the manifest, or a batch of queries (queries=JSON)",
+                    {**ok_json, **_common_errors(bad_request=True)},
+                    [_param("queries", "query", "A batch of reconciliation queries, as JSON",
+                            {"type": "string", "maxLength": 8000})], tag="Reconciliation")
+    paths["/reconcile"] = {**manifest, "post": {**manifest["get"]}}
+    paths["/reconcile/suggest/{kind}"] = _get(f"{recon}: suggest entities, types or properties",
+        {**ok_json, **_common_errors(bad_request=True)},
+        [_param("kind", "path", "entity, type or property",
+                {"type": "string", "enum": ["entity", "type", "property"]}),
+         _param("prefix", "query", "What the user typed", {"type": "string", "maxLength": 200})],
+        tag="Reconciliation")  # fmt: skip
+    paths["/reconcile/preview"] = _get(f"{recon}: a preview of one entity",
+        {"200": {"description": "HTML", "content": _content(["text/html"])},
+         **_common_errors(bad_request=True)},
+        [_param("id", "query", "The entity's IRI", {"type": "string", "maxLength": 500})],
+        tag="Reconciliation")  # fmt: skip
+    paths["/reconcile/propose_properties"] = _get(f"{recon}: properties for data extension",
+        {**ok_json, **_common_errors(bad_request=True)},
+        [_param("type", "query", "A type id", {"type": "string", "maxLength": 200})],
+        tag="Reconciliation")  # fmt: skip
+    return paths
 
 
 def _document_paths() -> dict[str, Any]:
