@@ -248,7 +248,7 @@ def test_curl_ask_and_errors(server: Server, queries: Queries, way: str) -> None
     assert status == 200 and b'"boolean":true' in body
     status, media, body = curl(server, "SELECT * WHERE { ?s ?p }", way, "*/*")
     assert status == 400 and media.startswith("text/plain")
-    assert b"error at 1:" in body  # the parser's message, with the position
+    assert b"syntax error: line 1, column 25: " in body  # where, in SPARQL 1.1 terms
     status, media, body = curl(server, queries.select, way, "image/png")
     assert status == 406 and b"application/sparql-results+json" in body
 

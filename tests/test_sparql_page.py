@@ -84,7 +84,7 @@ def test_errors_show_on_the_page_with_the_query(server: Server) -> None:
     url = server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?s ?p }"})
     status, media, page = fetch(url)
     assert status == 400 and media.startswith("text/html")
-    assert 'role="alert"' in page and "error at 1:" in page
+    assert 'role="alert"' in page and "syntax error: line 1, column 25: " in page
     assert "SELECT * WHERE { ?s ?p }</textarea>" in page
 
 
