@@ -64,6 +64,8 @@ def _components() -> dict[str, Any]:
     responses["NotAcceptable"] = {
         "description": "None of the formats in Accept is offered; the body lists those "
                        "that are", "content": _TEXT}
+    responses["JsonBadRequest"] = _error(
+        "The request cannot be answered; a JSON object says why", ("application/json",))
     responses["NotModified"] = {
         "description": "Not modified since the copy named in If-None-Match or "
                        "If-Modified-Since"}
@@ -79,6 +81,11 @@ def _common_errors(*, bad_request: bool = False) -> dict[str, Any]:
            if bad_request or code != "400"}
     out["406"] = _ref("NotAcceptable")
     return out
+
+
+def _json_errors() -> dict[str, Any]:
+    """The JSON services (autocomplete, reconciliation) answer a bad request in JSON."""
+    return {**_common_errors(bad_request=True), "400": _ref("JsonBadRequest")}
 
 
 def _ok(formats: tuple[Format, ...], what: str) -> dict[str, Any]:
@@ -188,7 +195,7 @@ def _search_paths() -> dict[str, Any]:
         "/search/suggest": _get("Autocomplete (OpenSearch suggestions)", {
             "200": {"description": "Suggestions",
                     "content": _content(["application/x-suggestions+json"])},
-            **_common_errors(bad_request=True)}, [text], tag="Search"),
+            **_json_errors()}, [text], tag="Search"),
         "/opensearch.xml": _get("OpenSearch description", {
             "200": {"description": "OpenSearch 1.1",
                     "content": _content(["application/opensearchdescription+xml"])}},
@@ -196,23 +203,23 @@ def _search_paths() -> dict[str, Any]:
     }
     recon = "Reconciliation Service API 0.2"
     manifest = _get(f"{recon}: the manifest, or a batch of queries (queries=JSON)",
-                    {**ok_json, **_common_errors(bad_request=True)},
+                    {**ok_json, **_json_errors()},
                     [_param("queries", "query", "A batch of reconciliation queries, as JSON",
                             {"type": "string", "maxLength": 8000})], tag="Reconciliation")
     paths["/reconcile"] = {**manifest, "post": {**manifest["get"]}}
     paths["/reconcile/suggest/{kind}"] = _get(f"{recon}: suggest entities, types or properties",
-        {**ok_json, **_common_errors(bad_request=True)},
+        {**ok_json, **_json_errors()},
         [_param("kind", "path", "entity, type or property",
                 {"type": "string", "enum": ["entity", "type", "property"]}),
          _param("prefix", "query", "What the user typed", {"type": "string", "maxLength": 200})],
         tag="Reconciliation")  # fmt: skip
     paths["/reconcile/preview"] = _get(f"{recon}: a preview of one entity",
         {"200": {"description": "HTML", "content": _content(["text/html"])},
-         **_common_errors(bad_request=True)},
+         **_json_errors()},
         [_param("id", "query", "The entity's IRI", {"type": "string", "maxLength": 500})],
         tag="Reconciliation")  # fmt: skip
     paths["/reconcile/propose_properties"] = _get(f"{recon}: properties for data extension",
-        {**ok_json, **_common_errors(bad_request=True)},
+        {**ok_json, **_json_errors()},
         [_param("type", "query", "A type id", {"type": "string", "maxLength": 200})],
         tag="Reconciliation")  # fmt: skip
     return paths
