@@ -171,6 +171,24 @@ def test_data_extension(client: FlaskClient, base: str) -> None:
     assert zurich["geonames"] and zurich["geonames"][0]["str"].isdigit()
 
 
+def test_property_proposals_for_a_column_of_no_particular_type(client: FlaskClient) -> None:
+    """OpenRefine 3.6's "Add columns from reconciled values" asks ``?type=`` with the
+    column's type id, empty for a column reconciled against no particular type; the
+    properties are the same for every type. The spec's optional ``limit`` is honoured
+    and echoed; an unknown type or a bad limit is a 400."""
+    route = "/reconcile/propose_properties"
+    anytype = valid("data-extension-property-proposal",
+                    client.get(route + "?type=").get_json())
+    placed = client.get(route + "?type=place").get_json()
+    assert anytype["type"] == "" and anytype["properties"] == placed["properties"]
+    limited = valid("data-extension-property-proposal",
+                    client.get(route + "?type=place&limit=2").get_json())
+    assert limited["limit"] == 2 and limited["properties"] == placed["properties"][:2]
+    for bad in ("type=planet", "type=place&limit=0", "type=place&limit=many", "limit=²"):
+        resp = client.get(f"{route}?{bad}")
+        assert resp.status_code == 400 and resp.get_json()["error"]["message"]
+
+
 @pytest.mark.parametrize(
     ("field", "value", "problem"),
     [

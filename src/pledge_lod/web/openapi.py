@@ -220,7 +220,10 @@ def _search_paths() -> dict[str, Any]:
         tag="Reconciliation")  # fmt: skip
     paths["/reconcile/propose_properties"] = _get(f"{recon}: properties for data extension",
         {**ok_json, **_json_errors()},
-        [_param("type", "query", "A type id", {"type": "string", "maxLength": 200})],
+        [_param("type", "query", "A type id (empty: a column of no particular type)",
+                {"type": "string", "maxLength": 200}),
+         _param("limit", "query", "At most this many properties", {"type": "integer",
+                                                                    "minimum": 1})],
         tag="Reconciliation")  # fmt: skip
     return paths
 

@@ -290,11 +290,21 @@ def preview() -> Response:
 
 @bp.get("/reconcile/propose_properties")
 def propose_properties() -> Response:
+    """The properties data extension offers. They are the same for every type, so an
+    empty ``type`` gets them too: OpenRefine asks ``?type=`` for a column reconciled
+    against no particular type, and would otherwise offer nothing to add."""
     kind = request.args.get("type", "")
-    if kind not in TYPES:
+    if kind and kind not in TYPES:
         return _error(f"unknown type {kind[:60]!r}; types: {', '.join(TYPES)}")
-    props = [{"id": k, "name": n} for k, n in EXTEND.items()]
-    return _json({"type": kind, "properties": props})
+    out: dict[str, Any] = {"type": kind,
+                           "properties": [{"id": k, "name": n} for k, n in EXTEND.items()]}
+    if "limit" in request.args:  # optional in the spec, echoed in the answer
+        limit = request.args["limit"]
+        if not (limit.isascii() and limit.isdigit()) or int(limit) < 1:
+            return _error(f"limit must be a positive whole number, not {limit[:20]!r}")
+        out["limit"] = int(limit)
+        out["properties"] = out["properties"][: int(limit)]
+    return _json(out)
 
 
 def _extend(rd: ReleaseData, query: Any) -> dict[str, Any]:
