@@ -36,7 +36,7 @@ build: setup
 serve: build
 	$(BIN)/pledge-lod serve --host $(HOST) --port $(PORT)
 
-## Install the tools the tests drive (rapper, Chromium, Virtuoso, wrk, jsonld.js).
+## Install the tools the tests drive (rapper, Chromium, Virtuoso, wrk, OpenRefine, jsonld.js).
 tools:
 	tests/tools/install.sh
 
