@@ -98,13 +98,13 @@ def named(live_server: str, name: str) -> str:
 
 
 def recon_config(manifest: dict[str, Any], service: str, kind: str | None,
-                 details: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+                 details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The ``standard-service`` configuration OpenRefine's dialog builds."""
     return {
         "mode": "standard-service", "service": service,
         "identifierSpace": manifest["identifierSpace"], "schemaSpace": manifest["schemaSpace"],
         "type": {"id": kind, "name": kind} if kind else None,
-        "autoMatch": True, "columnDetails": list(details), "limit": 0,
+        "autoMatch": True, "columnDetails": details or [], "limit": 0,
     }  # fmt: skip
 
 
@@ -231,9 +231,11 @@ def test_a_typed_column_with_a_property_constraint(
     refine: OpenRefine, live_server: str, manifest: dict[str, Any], budget: Budget
 ) -> None:
     """Cities with their country beside them: OpenRefine guesses "place" first and sends
-    the type and the country column as a property constraint with every query."""
-    cities = {"Zurich": "Switzerland", "Strășeni": "Republic of Moldova", "Dallas": ""}
-    csv = "city,country\n" + "".join(f"{c},{k}\n" for c, k in cities.items())
+    the type, and the country column as a property constraint, with every query; a city
+    given the wrong country finds nothing, one given none is matched on its name."""
+    cities = [("Zurich", "Switzerland"), ("Strășeni", "Republic of Moldova"), ("Dallas", ""),
+              ("Terrassa", "Switzerland")]
+    csv = "city,country\n" + "".join(f"{c},{k}\n" for c, k in cities)
     project = refine.create_project("cities", csv)
     service = live_server + "/reconcile"
     guessed = guess_types(refine, project, "city", service)
@@ -242,8 +244,11 @@ def test_a_typed_column_with_a_property_constraint(
     refine.apply(project, [{"op": "core/recon", "columnName": "city", "engineConfig": ENGINE,
                             "config": recon_config(manifest, service, guessed[0], details)}],
                  timeout=budget.left())
-    for row in refine.rows(project):
-        cell = row["city"]
-        assert cell is not None and cell.judgment == "matched", cell
-        place = named(live_server, {"Zurich": "Zürich"}.get(cell.value, cell.value))
-        assert cell.match and cell.match["id"] == place, cell
+    rows = {row["city"].value: row["city"] for row in refine.rows(project) if row["city"]}
+    assert set(rows) == {c for c, _ in cities}
+    terrassa = rows.pop("Terrassa")  # in Spain
+    assert terrassa.judgment == "none" and not terrassa.candidates, terrassa
+    for text, cell in rows.items():
+        place = named(live_server, {"Zurich": "Zürich"}.get(text, text))
+        assert cell.judgment == "matched" and cell.match, cell
+        assert cell.match["id"] == place, cell
