@@ -16,7 +16,14 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import Settings
 from ..sparql import create_blueprint
-from ..store import Store, StoreError, StoreUnavailable, open_store
+from ..store import (
+    ReleaseGone,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    TimeTravelUnavailable,
+    open_store,
+)
 from . import openapi, reconcile, routes, search
 from .caches import ResponseCache
 from .http import error_response, finish
@@ -138,6 +145,14 @@ def _register_error_handlers(app: Flask) -> None:
             "the data store is not available right now; try again shortly",
             headers={"Retry-After": str(exc.retry_after)},
         )
+
+    @app.errorhandler(TimeTravelUnavailable)
+    def _no_time_travel(exc: TimeTravelUnavailable) -> Response:
+        return error_response(501, str(exc))
+
+    @app.errorhandler(ReleaseGone)
+    def _gone(exc: ReleaseGone) -> Response:
+        return error_response(410, f"{exc}; its TimeMap lists the mementos still kept")
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:

@@ -64,7 +64,7 @@ class ReleaseData:
         self.iris = v.Iris(release.base)
         self.base = self.iris.base
         self.queries = Queries.for_release(self.base, release.graphs)
-        self.created = _parse_time(release.created)
+        self.created = parse_time(release.created)
         self._memo: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.indexes: LRU[Any] = LRU(4096)
@@ -171,7 +171,7 @@ def snapshot() -> Snapshot:
     return snap
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
