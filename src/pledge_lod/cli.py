@@ -76,15 +76,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import BackgroundError, BuildInputs, build
+    from .build.releases_folder import Retention
 
-    settings = _settings(args)
-    if args.jobs is not None:
-        settings = settings.with_overrides(validation_jobs=args.jobs)
+    settings = _settings(args).with_overrides(
+        validation_jobs=args.jobs, keep_releases=args.keep, keep_days=args.keep_days
+    )
+    if settings.keep_releases < 1 or settings.keep_days < 0:
+        print("pledge-lod: --keep must be at least 1 (the current release) and "
+              "--keep-days at least 0", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         result = build(
             BuildInputs.of(settings),
             progress=_quiet if args.quiet else _stderr,
             switch=not args.no_switch,
+            keep=Retention(settings.keep_releases, settings.keep_days),
         )
     except BackgroundError as exc:
         print(f"pledge-lod: {exc}; nothing was published.", file=sys.stderr)
@@ -209,6 +215,11 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write the release but keep serving the current one",
     )
+    p.add_argument("--keep", type=int, metavar="N", help="releases to keep, the current one "
+                   "among them (default: 3; PLEDGE_LOD_KEEP_RELEASES)")
+    p.add_argument("--keep-days", type=float, metavar="D", help="also keep every release made "
+                   "in the last D days (default: 0, none; PLEDGE_LOD_KEEP_DAYS); the history "
+                   "of versions is never pruned")
     p.set_defaults(func=cmd_build)
 
 
