@@ -109,6 +109,35 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .build import BuildInputs
+    from .build.diff import (
+        DiffError,
+        as_json,
+        as_rdf_patch,
+        as_text,
+        version_changes,
+        working_changes,
+    )
+
+    settings = _settings(args)
+    if len(args.versions) not in (0, 2):
+        print("pledge-lod diff: give two versions (numbers or release ids), or none to "
+              "compare the working data with the current release", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        if args.versions:
+            cmp = version_changes(settings.releases_dir, *args.versions)
+        else:
+            cmp = working_changes(BuildInputs.of(settings), _quiet if args.quiet else _stderr)
+    except DiffError as exc:
+        print(f"nothing to compare: {exc}")
+        return 0
+    render = {"text": as_text, "json": as_json, "rdf-patch": as_rdf_patch}[args.format]
+    sys.stdout.write(render(cmp))
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .ingest.importer import run_import
 
@@ -223,6 +252,19 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_build)
 
 
+def _add_diff(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "diff", "what a build would change, or what changed between versions",
+                 "Without arguments: what the working data would change against the current "
+                 "release (records added, removed, and changed field by field). With two "
+                 "versions (numbers, release ids, or 'latest'): what changed between them.")
+    _options(p, "data", "releases")
+    p.add_argument("versions", nargs="*", metavar="VERSION", help="two recorded versions")
+    p.add_argument("--format", choices=("text", "json", "rdf-patch"), default="text",
+                   help="text for people (default), json, or an RDF Patch")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_diff)
+
+
 def _add_import(sub: argparse._SubParsersAction) -> None:
     p = _command(sub, "import", "turn listing-page text into draft YAML records",
                  "Read the text of listing pages of the source database (such as "
@@ -313,8 +355,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands = (_add_validate, _add_build, _add_import, _add_synth, _add_query, _add_serve,
-                _add_publish)  # fmt: skip
+    commands = (_add_validate, _add_build, _add_diff, _add_import, _add_synth, _add_query,
+                _add_serve, _add_publish)  # fmt: skip
     for add in commands:  # in the order `pledge-lod --help` lists them
         add(sub)
     return parser

@@ -77,7 +77,7 @@ def assemble(
 
     if staged.chunks is not None and staged.changeset is not None:
         staged.chunks.save(staged.folder / CHUNKS_FILE)
-        write_changeset(staged.folder, staged.changeset, staged.release_id, mapped.iris.base)
+        write_changeset(staged.folder, staged.changeset, staged.release_id)
         timer.stage(f"changeset written ({len(staged.changeset.changes)} resources changed)")
 
     # VoID last: it gives the dumps' sizes, and the counts of every graph, its own

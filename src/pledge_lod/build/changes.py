@@ -216,10 +216,10 @@ def changeset_for(
         return Changeset(diff(prev_nt, old_chunks, new_nt, new_chunks), prev_id)
 
 
-def write_changeset(folder: Path, changeset: Changeset, release_id: str, base: str) -> Path:
+def write_changeset(folder: Path, changeset: Changeset, release_id: str) -> Path:
     """The release's RDF Patch, written into its folder."""
     path = folder / CHANGESET_FILE
-    write_patch(path, changeset.changes, release_id, changeset.previous_release, base)
+    write_patch(path, changeset.changes, release_id, changeset.previous_release)
     return path
 
 
@@ -230,12 +230,12 @@ def release_changeset(releases_dir: Path, release: layout.ReleaseInfo) -> Change
     return changeset_for(releases_dir, nt, load_chunks(release.path, nt))
 
 
-def patch_file(releases_dir: Path, changeset: Changeset, release_id: str, base: str) -> Path:
+def patch_file(releases_dir: Path, changeset: Changeset, release_id: str) -> Path:
     """An RDF Patch in a temporary file of the releases folder (the caller removes it)."""
     fd, name = tempfile.mkstemp(dir=releases_dir, prefix=".patch-", suffix=".rdfp.gz")
     os.close(fd)
     path = Path(name)
-    write_patch(path, changeset.changes, release_id, changeset.previous_release, base)
+    write_patch(path, changeset.changes, release_id, changeset.previous_release)
     return path
 
 
@@ -311,7 +311,7 @@ def record(
     if in_release:
         return record_version(releases_dir, release, changeset.changes, changeset.summary,
                               release.path / CHANGESET_FILE, True)  # fmt: skip
-    patch = patch_file(releases_dir, changeset, release.id, release.base)
+    patch = patch_file(releases_dir, changeset, release.id)
     try:
         return record_version(
             releases_dir, release, changeset.changes, changeset.summary, patch, False

@@ -166,6 +166,7 @@ class Pipeline:
         # Where each source's triples lie in the data file: what the release's changes
         # are computed from (.changes).
         self.chunks = ChunkIndex()
+        self.located: dict[str, tuple[str, str]] = {}
 
     def run(self, nt_path: Path) -> Mapped | None:
         inputs, problems = self.inputs, self.result.problems
@@ -200,6 +201,7 @@ class Pipeline:
         registries = self._registries(cache, registry_key)
         kos_types = serialize(_kos_types(registries.kos), format=RdfFormat.N_TRIPLES)
         located = registries.records.files()
+        self.located = located  # kind/id -> (file, id), the pledges' added as mapped
         checks = None
         if self.engine == "sparql":
             compiled = self._checks(schema, cache, registries.registry_nt, kos_types, located)

@@ -208,22 +208,29 @@ class History:
 # --- RDF Patch -----------------------------------------------------------------------
 
 
-def write_patch(
-    path: Path, changes: Iterable[Change], release_id: str, previous_id: str | None, base: str
-) -> None:
-    """Write an RDF Patch, gzipped: a header naming this release and its predecessor,
+def patch_lines(
+    changes: Iterable[Change], release_id: str, previous_id: str | None
+) -> Iterator[str]:
+    """An RDF Patch, line by line: a header naming this release and its predecessor,
     then one transaction of deletions and additions, resource by resource."""
+    yield f"H id <{release_iri(release_id)}> .\n"
+    if previous_id is not None:
+        yield f"H prev <{release_iri(previous_id)}> .\n"
+    yield "TX .\n"
+    for change in changes:
+        for line in change.removed:
+            yield f"D {line}\n"
+        for line in change.added:
+            yield f"A {line}\n"
+    yield "TC .\n"
+
+
+def write_patch(
+    path: Path, changes: Iterable[Change], release_id: str, previous_id: str | None
+) -> None:
+    """Write an RDF Patch (:func:`patch_lines`), gzipped."""
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as out:
-        out.write(f"H id <{release_iri(base, release_id)}> .\n")
-        if previous_id is not None:
-            out.write(f"H prev <{release_iri(base, previous_id)}> .\n")
-        out.write("TX .\n")
-        for change in changes:
-            for line in change.removed:
-                out.write(f"D {line}\n")
-            for line in change.added:
-                out.write(f"A {line}\n")
-        out.write("TC .\n")
+        out.writelines(patch_lines(changes, release_id, previous_id))
 
 
 def read_patch(path: Path) -> Iterator[tuple[str, str]]:
@@ -236,10 +243,9 @@ def read_patch(path: Path) -> Iterator[tuple[str, str]]:
                 yield line[0], line[2:]
 
 
-def release_iri(base: str, release_id: str) -> str:
+def release_iri(release_id: str) -> str:
     """The IRI naming a release (the patch's ``H id``); a URN, since a release id is a
     content digest and the same data is the same release whatever its version."""
-    del base  # the id is unique on its own
     return f"urn:pledge-lod:release:{release_id}"
 
 
