@@ -131,7 +131,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         else:
             cmp = working_changes(BuildInputs.of(settings), _quiet if args.quiet else _stderr)
     except DiffError as exc:
-        print(f"nothing to compare: {exc}")
+        print(exc)
         return 0
     render = {"text": as_text, "json": as_json, "rdf-patch": as_rdf_patch}[args.format]
     sys.stdout.write(render(cmp))

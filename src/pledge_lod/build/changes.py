@@ -280,16 +280,17 @@ def plan(releases_dir: Path, changeset: Changeset) -> VersionPlan:
     )
 
 
-def _built_against(release: layout.ReleaseInfo) -> tuple[bool, str | None]:
-    """Whether the release carries a changeset, and the release it was computed against."""
+def _built_against(release: layout.ReleaseInfo) -> tuple[int | None, str | None]:
+    """The version number a release was built as, and the release its changeset was
+    computed against (None, None for a release without a changeset)."""
     try:
         manifest = json.loads((release.path / layout.MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False, None
+        return None, None
     version = manifest.get("version")
     if not isinstance(version, dict) or CHANGESET_FILE not in release.files:
-        return False, None
-    return True, version.get("previous_release")
+        return None, None
+    return version.get("number"), version.get("previous_release")
 
 
 def record(
@@ -304,8 +305,9 @@ def record(
     latest_id = latest.release_id if latest else None
     if latest_id == release.id:
         return None
-    carried, against = _built_against(release)
-    in_release = carried and against == latest_id
+    number, against = _built_against(release)
+    next_number = latest.number + 1 if latest else 1
+    in_release = number == next_number and against == latest_id
     if changeset is None or changeset.previous_release != latest_id:
         changeset = release_changeset(releases_dir, release)
     if in_release:

@@ -52,8 +52,10 @@ def working_changes(inputs: BuildInputs, progress: Progress) -> Comparison:
         nt = Path(tmp) / "data.nt"
         pipeline = Pipeline(inputs, progress, engine="map-only")
         if pipeline.run(nt) is None or not pipeline.result.ok:
-            problems = "; ".join(str(p) for p in pipeline.result.errors[:5])
-            raise DiffError(f"the working data cannot be read: {problems}")
+            problems = "; ".join(
+                f"{p.file}: {p.record}: {p.field}: {p.message}" for p in pipeline.result.errors[:5]
+            )
+            raise DiffError(f"nothing to compare: the working data cannot be read: {problems}")
         pipeline.chunks.finish()
         changeset = _against_current(inputs.releases_dir, current, nt, pipeline.chunks.chunks)
     files = {
@@ -92,7 +94,9 @@ def _resolve(history: History, ref: str) -> Version:
         found = history.for_release(ref)
     if found is None:
         known = ", ".join(str(v.number) for v in history.versions()[-10:]) or "none yet"
-        raise DiffError(f"no version {ref!r} in the history (recorded versions: {known})")
+        raise DiffError(
+            f"nothing to compare: no version {ref!r} in the history (recorded versions: {known})"
+        )
     return found
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from ..release import layout
@@ -83,9 +84,11 @@ def build(
             result.switched = True
             # After the switch: a build killed in between leaves a history one version
             # short, whose next version holds both changes, never a version unpublished.
+            started = time.perf_counter()
             version = record(releases, info, changeset)
             if version is not None:
-                pipeline.timer.stage(f"recorded as version {version.number}")
+                took = time.perf_counter() - started
+                pipeline.timer.stage(f"recorded as version {version.number} in {took:.2f} s")
             prune(releases, current=info.id, keep=keep or Retention())
         pipeline.timer.stage(f"release {info.id} ready at {info.path}")
         return result
@@ -112,7 +115,12 @@ def _release(
     store = pipeline.store_for(children.stage / layout.STORE_DIR, mapped.kos)
     pipeline.store = None
     pipeline.chunks.finish()
+    started = time.perf_counter()
     changeset = changeset_for(inputs.releases_dir, children.data_nt, pipeline.chunks.chunks)
+    pipeline.timer.stage(
+        f"changes computed in {time.perf_counter() - started:.2f} s: "
+        f"{len(changeset.changes)} resources changed"
+    )
     staged = Staged(
         children.stage, rid, children.data_nt, children.dumps_written,
         pipeline.chunks, changeset, plan(inputs.releases_dir, changeset),

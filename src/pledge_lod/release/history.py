@@ -93,6 +93,15 @@ def archived_changeset(releases_dir: Path, number: int) -> Path:
     return history_dir(releases_dir) / CHANGESETS_DIR / f"{number}.rdfp.gz"
 
 
+def built_as(release: Path) -> int | None:
+    """The version number a release folder was built as (its manifest's ``version``)."""
+    try:
+        manifest = json.loads((release / layout.MANIFEST).read_text(encoding="utf-8"))
+        return int(manifest["version"]["number"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _lines(text: str) -> tuple[str, ...]:
     return tuple(text.split("\n")) if text else ()
 
@@ -196,8 +205,11 @@ class History:
         )
         if not rows or not rows[0][1]:
             return None
-        path = self.releases_dir / rows[0][0] / CHANGESET_FILE
-        return path if path.is_file() else None
+        folder = self.releases_dir / rows[0][0]
+        # The folder may be the same release id made again for a later version.
+        if built_as(folder) != number or not (folder / CHANGESET_FILE).is_file():
+            return None
+        return folder / CHANGESET_FILE
 
     def archived_changeset_path(self, number: int) -> Path | None:
         """Version ``number``'s RDF Patch as the history keeps it (never pruned)."""
