@@ -4,6 +4,7 @@ answers, and driven by the Memento project's Python client (``memento-client``).
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -264,3 +265,27 @@ def test_the_memento_client_finds_the_native_timegate_and_the_past(
                 got = graph_of(body.content, "turtle")
                 missing = [t for t in pledges[slug] if t not in got]
                 assert not missing, (release.stamp, slug, missing[:3])
+
+
+def test_a_memento_of_a_pruned_release_is_410_with_the_nearest_kept(
+    history: tuple[Path, list[Built]], tmp_path: Path
+) -> None:
+    releases, built = history
+    copy = tmp_path / "releases"
+    shutil.copytree(releases, copy, symlinks=True)
+    shutil.rmtree(copy / built[0].release_id)  # what pruning does; the history stays
+    client = client_for(copy)
+    path = f"/doc/pledge/{EDITED}"
+    gone = client.get(f"/memento/{built[0].stamp}{path}", headers={"Accept": "text/plain"})
+    assert gone.status_code == 410
+    assert f"/memento/{built[1].stamp}{path}" in gone.get_data(as_text=True)
+    links = _links(gone.headers["Link"])
+    assert links["memento"] and links["memento"][0].endswith(f"/memento/{built[1].stamp}{path}")
+    # The TimeGate and the TimeMap offer only what is kept.
+    early = client.get(f"/timegate{path}", headers={
+        "Accept-Datetime": built[0].created.strftime(HTTP_DATE)})
+    assert early.headers["Location"].endswith(f"/memento/{built[1].stamp}{path}")
+    timemap = client.get(f"/timemap{path}").get_data(as_text=True)
+    assert built[0].stamp not in timemap and built[1].stamp in timemap
+    # The kept releases' dumps are still mementos.
+    assert client.get(f"/memento/{built[1].stamp}/dumps/pledges.nt").status_code == 200

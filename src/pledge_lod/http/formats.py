@@ -84,6 +84,13 @@ TEXT = Format("txt", TEXT_KIND, "text/plain", "Plain text", "txt", (), ("text", 
 #: whose registration defines no charset parameter (it is UTF-8).
 LINK_FORMAT = Format("link", LINKS_KIND, "application/link-format", "TimeMap (link format)",
                      "link", charset=False)
+#: Datasets (named graphs): the Linked Data Event Stream's pages, whose members'
+#: states are named graphs (LDES 1.0, "Versions and transactions").
+TRIG = Format("trig", GRAPH, "application/trig", "TriG", "trig", (), ("trig",), "TriG")
+NQUADS = Format("nq", GRAPH, "application/n-quads", "N-Quads", "nq", (), ("nq", "nquads"),
+                "N-Quads", charset=False)
+#: A page of the Linked Data Event Stream: TriG first (readable), N-Quads.
+DATASET_FORMATS: tuple[Format, ...] = (TRIG, NQUADS)
 OPENAPI = Format("openapi", JSON_KIND, "application/json", "OpenAPI description", "json",
                  charset=False)
 

@@ -15,6 +15,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Settings
+from ..release.history import History
 from ..sparql import create_blueprint
 from ..store import (
     ReleaseGone,
@@ -50,7 +51,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.config["PLEDGE_LOD_SETTINGS"] = settings
     if store is None:
         store = open_store(settings)
-    app.extensions["pledge_lod"] = Site(PageLimits.from_settings(settings), store)
+    history = History.open(settings.releases_dir)
+    app.extensions["pledge_lod"] = Site(PageLimits.from_settings(settings), store, history)
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(search.bp)  # /search, /search/suggest, /opensearch.xml

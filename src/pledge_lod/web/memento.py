@@ -31,6 +31,7 @@ from werkzeug.http import http_date
 from ..http.formats import DOC_FORMATS
 from ..http.negotiation import split_ext
 from ..rdf import vocab as v
+from ..release.history import History
 from ..store import ReleaseGone, Store
 from .documents import valid_slug
 from .http import Link
@@ -86,10 +87,13 @@ def parse_stamp(stamp: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class Memento:
-    """One earlier (or the current) state of a resource: a release, dated."""
+    """One earlier (or the current) state of a resource: a version of the dataset (or,
+    without a recorded history, a kept release), dated, and whether its release is kept."""
 
     moment: datetime
     release_id: str
+    version: int | None = None
+    kept: bool = True
 
     @property
     def stamp(self) -> str:
@@ -122,19 +126,24 @@ def original_of(path: str) -> Original | None:
     return None
 
 
-def releases_timeline(store: Store) -> list[Memento]:
-    """Every kept release as a memento, oldest first; one per second (the later release
-    wins a tie: a 14-digit datetime cannot tell two releases of one second apart)."""
-    by_stamp: dict[str, Memento] = {}
-    for info in store.kept_releases():
-        moment = parse_time(info.created)
-        memento = Memento(moment, info.id)
-        by_stamp[memento.stamp] = memento
+def releases_timeline(store: Store, history: History) -> list[Memento]:
+    """Every version of the dataset as a memento, oldest first, each marked kept or not
+    (its release folder pruned); without a recorded history, the kept releases. One per
+    second: the later version wins a tie, as a 14-digit datetime cannot tell them apart."""
+    kept = store.kept_releases()
+    versions = history.versions()
+    if versions:
+        ids = {info.id for info in kept}
+        found = [Memento(parse_time(ver.created), ver.release_id, ver.number,
+                         ver.release_id in ids) for ver in versions]
+    else:
+        found = [Memento(parse_time(info.created), info.id) for info in kept]
+    by_stamp = {memento.stamp: memento for memento in found}
     return sorted(by_stamp.values(), key=lambda m: m.moment)
 
 
 def holds(store: Store, memento: Memento, original: Original) -> bool:
-    """Whether the release of ``memento`` has the resource ``original`` names."""
+    """Whether the kept release of ``memento`` has the resource ``original`` names."""
     try:
         snap = store.pinned(memento.release_id)
     except ReleaseGone:  # pruned since the list was made
@@ -146,14 +155,49 @@ def holds(store: Store, memento: Memento, original: Original) -> bool:
     return rd.ask(snap, rd.queries.exists, rd.iris.thing(original.kind, original.slug))
 
 
-def mementos_of(store: Store, original: Original, current_id: str) -> list[Memento]:
-    """The mementos of one resource, oldest first (remembered per current release)."""
-    key = (current_id, "mementos", original.path)
+def _from_history(timeline: list[Memento], history: History, iri: str) -> list[Memento]:
+    """The mementos in which the resource ``iri`` existed, by its recorded changes."""
+    kinds = {ver.number: change.kind for ver, change in history.resource(iri)}
+    out, exists = [], False
+    for memento in timeline:
+        if memento.version in kinds:
+            exists = kinds[memento.version] != "deleted"
+        if exists:
+            out.append(memento)
+    return out
+
+
+def mementos_of(store: Store, original: Original, current: ReleaseData) -> list[Memento]:
+    """The mementos of one resource, oldest first, pruned ones included (remembered per
+    current release)."""
+    key = (current.release.id, "mementos", original.path)
     found = site().objects.get(key)
     if found is None:
-        found = [m for m in releases_timeline(store) if holds(store, m, original)]
+        history = site().history
+        timeline = releases_timeline(store, history)
+        if original.dump is not None and timeline and timeline[0].version is not None:
+            found = timeline  # every version has its dumps
+        elif timeline and timeline[0].version is not None and original.kind is not None:
+            assert original.slug is not None
+            found = _from_history(timeline, history, current.iris.thing(original.kind,
+                                                                        original.slug))
+        else:
+            found = [m for m in timeline if holds(store, m, original)]
         site().objects.put(key, found)
     return list(found)
+
+
+def kept_only(mementos: Sequence[Memento]) -> list[Memento]:
+    return [m for m in mementos if m.kept]
+
+
+def nearest_kept(mementos: Sequence[Memento], gone: Memento) -> Memento | None:
+    """The kept memento closest in time to a pruned one (the later one on a tie)."""
+    kept = kept_only(mementos)
+    if not kept:
+        return None
+    return min(kept, key=lambda m: (abs((m.moment - gone.moment).total_seconds()),
+                                    -m.moment.timestamp()))
 
 
 def select(mementos: Sequence[Memento], wanted: datetime | None) -> Memento:
@@ -238,14 +282,14 @@ class Links:
         return (",\n".join(lines) + "\n").encode("utf-8")
 
 
-def had_past(path: str, current_id: str) -> bool:
+def had_past(path: str, current: ReleaseData) -> bool:
     """Whether a kept release holds the resource at ``path`` (absent from the current
     release): its document answers 410 Gone with the links to its past, not 404."""
     store = site().store
     if not store.time_travel:
         return False
     original = original_of(path.lstrip("/"))
-    return original is not None and bool(mementos_of(store, original, current_id))
+    return original is not None and bool(kept_only(mementos_of(store, original, current)))
 
 
 def original_links(rd: ReleaseData, path: str) -> list[Link]:

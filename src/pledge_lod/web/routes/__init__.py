@@ -17,6 +17,8 @@ one module per kind of resource, all on one blueprint (:data:`.common.bp`).
 ``/timegate/{path}``                Memento TimeGate of a document or dump (:mod:`.memento`)
 ``/memento/{datetime}/{path}``      a memento: the document or dump of an earlier release
 ``/timemap/{path}``                 the TimeMap of a document or dump (link format)
+``/changes[.atom]``, ``/changes/..``  the release history, its Atom feed and LDES
+``/releases/{n}[/...]``             a version (DCAT), its dump and its changeset
 =================================  =====================================================
 
 Extensions: ``.html``, ``.ttl``, ``.jsonld``, ``.nt``, ``.rdf`` (and ``.atom`` on listings).
@@ -25,7 +27,7 @@ Extensions: ``.html``, ``.ttl``, ``.jsonld``, ``.nt``, ``.rdf`` (and ``.atom`` o
 from __future__ import annotations
 
 from ..listings import FACETS
-from . import definitions, files, memento, paged, things  # noqa: F401  (they add the routes)
+from . import changes, definitions, files, memento, paged, things  # noqa: F401  (add routes)
 from .common import bp
 
 #: First path segments of the routes whose answers are pure functions of the release,

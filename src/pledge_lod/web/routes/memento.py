@@ -42,18 +42,18 @@ def _bad_datetime(exc: mm.BadDatetime) -> Response:
 
 
 def _timeline(path: str) -> tuple[mm.Original, list[mm.Memento], mm.Links]:
-    """The original at ``path``, its mementos (404 when there are none) and its links.
-    ``path`` may also be the original's absolute URL, as Memento aggregators write
-    TimeGate URLs (``/timegate/http://host/doc/...``)."""
+    """The original at ``path``, its mementos, pruned ones included (404 when none is
+    kept), and its links. ``path`` may also be the original's absolute URL, as Memento
+    aggregators write TimeGate URLs (``/timegate/http://host/doc/...``)."""
     site().store.kept_releases()  # TimeTravelUnavailable (501) before anything else
-    snap, rd = release_now()
+    _snap, rd = release_now()
     for prefix in (rd.base + "/", rd.base.replace("://", ":/", 1) + "/"):
         if path.startswith(prefix):  # (a proxy may merge the slashes after the scheme)
             path = path[len(prefix):]
             break
     original = _original(path)
-    mementos = mm.mementos_of(site().store, original, snap.release.id)
-    if not mementos:
+    mementos = mm.mementos_of(site().store, original, rd)
+    if not mm.kept_only(mementos):
         raise _NotTravelling(f"no kept release has /{path}")
     return original, mementos, mm.Links(rd.base, original)
 
@@ -62,7 +62,8 @@ def _timeline(path: str) -> tuple[mm.Original, list[mm.Memento], mm.Links]:
 def timegate(path: str) -> Response:
     """302 to the memento of the date in Accept-Datetime (RFC 7089 section 4.2.1)."""
     wanted = mm.parse_accept_datetime(request.headers.get("Accept-Datetime"))
-    _orig, mementos, links = _timeline(path)
+    _orig, everything, links = _timeline(path)
+    mementos = mm.kept_only(everything)
     chosen = mm.select(mementos, wanted)
     resp = Response(status=302)
     resp.headers["Location"] = links.memento_url(chosen)
@@ -79,8 +80,8 @@ def timemap(path: str) -> Response:
     fmt, _negotiated = choose(None, (LINK_FORMAT,))
     if fmt is None:
         return not_acceptable((LINK_FORMAT,))
-    _orig, mementos, links = _timeline(path)
-    resp = Response(links.timemap(mementos), content_type=LINK_FORMAT.content_type)
+    _orig, everything, links = _timeline(path)
+    resp = Response(links.timemap(mm.kept_only(everything)), content_type=LINK_FORMAT.content_type)
     resp.vary.add("Accept")
     resp.cache_control.public = True
     resp.cache_control.max_age = 60
@@ -95,8 +96,11 @@ def memento(stamp: str, path: str) -> Response:
     if moment is None:
         return error_response(404, f"{stamp!r} is not a memento datetime: give 14 digits, "
                                    "YYYYMMDDhhmmss, in UTC")
-    original, mementos, links = _timeline(path)
-    chosen = mm.select(mementos, moment)
+    original, everything, links = _timeline(path)
+    chosen = mm.select(everything, moment)
+    mementos = mm.kept_only(everything)
+    if not chosen.kept:
+        return _gone(chosen, mementos, links)
     if chosen.moment != moment:
         resp = Response(status=302)
         resp.headers["Location"] = links.memento_url(chosen)
@@ -118,4 +122,16 @@ def memento(stamp: str, path: str) -> Response:
         if "Content-Location" in resp.headers:
             fixed = resp.headers["Content-Location"].replace("/doc/", f"/memento/{stamp}/doc/", 1)
             resp.headers["Content-Location"] = fixed
+    return resp
+
+
+def _gone(chosen: mm.Memento, mementos: list[mm.Memento], links: mm.Links) -> Response:
+    """410: the version in force at that second is recorded, its release pruned; Link
+    names the nearest memento still kept (and the TimeMap of them all)."""
+    nearest = mm.nearest_kept(mementos, chosen)
+    assert nearest is not None  # _timeline answered 404 when none is kept
+    resp = error_response(
+        410, f"version {chosen.version} of {chosen.http_date} is not kept any more; the "
+        f"nearest one kept is {links.memento_url(nearest)}",
+        headers={"Link": links.header(mementos, nearest)})
     return resp

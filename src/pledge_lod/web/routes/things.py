@@ -78,7 +78,7 @@ def thing(kind: str, slug: str) -> Response:
     snap, rd = release_now()
     if not valid_slug(slug) or not (
         rd.ask(snap, rd.queries.exists, rd.iris.thing(kind, slug))
-        or had_past(f"/doc/{kind}/{slug}", rd.release.id)  # its document says it is gone
+        or had_past(f"/doc/{kind}/{slug}", rd)  # its document says it is gone
     ):
         return error_response(404, f"there is no {kind} {slug!r} in this dataset")
     target = f"{root()}/doc/{kind}/{slug}"
@@ -149,7 +149,7 @@ def _missing(
     rd: ReleaseData, kind: str, slug: str, name: str, fmt: Format, negotiated: bool
 ) -> Response:
     """404, or 410 Gone with the links to its past when a kept release still has it."""
-    if had_past(f"/doc/{kind}/{slug}", rd.release.id):
+    if had_past(f"/doc/{kind}/{slug}", rd):
         gone = ", ".join(link.header() for link in original_links(rd, f"/doc/{kind}/{name}"))
         return error_response(
             410, f"the {kind} {slug!r} was removed from this dataset; its earlier versions "
