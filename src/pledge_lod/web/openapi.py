@@ -164,9 +164,10 @@ def document(limits: ApiLimits, base: str) -> dict[str, Any]:
         **_file_paths(),
         **_search_paths(),
     }
-    from .openapi_history import history_paths  # it builds on this module's helpers
+    from .openapi_history import changes_paths, history_paths  # built on the helpers here
 
     paths.update(history_paths())
+    paths.update(changes_paths())
     paths["/sparql"] = _sparql(limits)
     paths["/sparql/"] = _sparql(limits)
     return {

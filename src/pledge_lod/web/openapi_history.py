@@ -1,14 +1,15 @@
 """The OpenAPI description of the routes into the past: Memento's TimeGates, mementos
-and TimeMaps (:mod:`.routes.memento`). A part of :mod:`.openapi`, kept apart to keep
+and TimeMaps (:mod:`.routes.memento`), the release history and its feeds
+(:mod:`.routes.changes`). A part of :mod:`.openapi`, kept apart to keep
 that module readable; it uses its helpers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..http.formats import DOC_FORMATS, LINK_FORMAT
+from ..http.formats import ATOM, DATASET_FORMATS, DOC_FORMATS, HTML, LINK_FORMAT
 from ..rdf import vocab as v
-from .openapi import _common_errors, _content, _error, _get, _medias, _param, _ref
+from .openapi import _PAGE, _common_errors, _content, _error, _get, _medias, _param, _ref
 
 _PATH = _param("path", "path", "The original resource's path: doc/{kind}/{name} (a document, "
                "with or without an extension) or dumps/{name}",
@@ -72,4 +73,48 @@ def history_paths() -> dict[str, Any]:
         "/timemap/{path}": _get("The TimeMap of a document or dump", timemap, [_PATH], tag=tag),
         "/timemap/doc/{kind}/{name}": _get("The TimeMap of a document", timemap,
                                            _doc_params(), tag=tag),
+    }
+
+
+_NUMBER = _param("number", "path", "Version number, from 1", {"type": "integer", "minimum": 1,
+                                                               "maximum": 999_999_999})
+
+
+def _ok(medias: list[str], what: str) -> dict[str, Any]:
+    return {"200": {"description": what, "content": _content(medias)},
+            "304": _ref("NotModified")}
+
+
+def changes_paths() -> dict[str, Any]:
+    """/changes, its Atom feed, the Linked Data Event Stream and the version chain."""
+    tag = "Changes"
+    pages = {**_ok(_medias((HTML, ATOM)), "Versions, newest first"),
+             **_common_errors(bad_request=True)}
+    after = _param("after", "query", "The IRI after which the page starts (the last one of "
+                   "the previous page)", {"type": "string", "maxLength": 2000})
+    gone = _error("That version's release (or changeset) is not kept any more")
+    return {
+        "/changes": _get("The release history: every version's summary and the records it "
+                         "touched (HTML), or its Atom feed", pages, [_PAGE], tag=tag),
+        "/changes.atom": _get("The release history as an Atom feed, one entry per version",
+                              pages, [_PAGE], tag=tag),
+        "/changes/ldes": _get("The Linked Data Event Stream's root node (LDES 1.0, TREE)",
+                              {**_ok(_medias(DATASET_FORMATS), "The root node"),
+                               **_common_errors()}, tag=tag),
+        "/changes/{number}": _get(
+            "One version's changes: its LDES node (TriG, N-Quads) or a page for people",
+            {**_ok(_medias((HTML, *DATASET_FORMATS)), "The version's members, page by page"),
+             **_common_errors(bad_request=True)}, [_NUMBER, after], tag=tag),
+        "/releases/{number}": _get(
+            "A version's IRI (dcat:hasVersion): 303 See Other to its changes",
+            {"303": {"description": "See Location"}, **_common_errors()}, [_NUMBER], tag=tag),
+        "/releases/{number}/changes.rdfp.gz": _get(
+            "A version's changes as an RDF Patch, gzipped",
+            {**_ok(["application/gzip"], "The RDF Patch"), "410": gone, **_common_errors()},
+            [_NUMBER], tag=tag),
+        "/releases/{number}/dumps/{name}": _get(
+            "A version's dump, while its release is kept",
+            {**_ok(_DUMP_MEDIA[:3], "The dump"), "410": gone, **_common_errors()},
+            [_NUMBER, _param("name", "path", "pledges.nt, pledges.ttl or pledges.jsonld",
+                             {"type": "string", "maxLength": 121})], tag=tag),
     }
