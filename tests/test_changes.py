@@ -236,3 +236,31 @@ def test_the_version_chain_s_files_dereference(
         assert "TX ." in gzip.decompress(patch.data).decode("utf-8")
     assert client.get("/releases/9/dumps/pledges.nt").status_code == 404
     assert client.get("/releases/1/dumps/secret.txt").status_code == 404
+
+
+def test_each_document_says_when_it_last_changed_and_lists_its_versions(
+    client: FlaskClient, history: tuple[Path, list[Built]]
+) -> None:
+    _releases, built = history
+    dcat_version = URIRef("http://www.w3.org/ns/dcat#version")
+    expected = {EDITED: (2, built[1]), ADDED: (3, built[2]),
+                "municipality-of-straseni": (1, built[0])}
+    for slug, (number, release) in expected.items():
+        g = rdflib.Graph().parse(data=client.get(f"/doc/pledge/{slug}.nt").data, format="nt")
+        doc = next(s for s in g.subjects(rdflib.FOAF.primaryTopic, None))
+        assert g.value(doc, DCTERMS.modified).toPython() == release.created, slug
+        assert str(g.value(doc, dcat_version)) == str(number), slug
+        page = client.get(f"/doc/pledge/{slug}").get_data(as_text=True)
+        assert f'href="/changes/{number}">version {number}</a>' in page, slug
+    # A memento says when the resource had last changed as of its own release.
+    old = client.get(f"/memento/{built[0].stamp}/doc/pledge/{EDITED}.nt")
+    g = rdflib.Graph().parse(data=old.data, format="nt")
+    doc = next(s for s in g.subjects(rdflib.FOAF.primaryTopic, None))
+    assert str(g.value(doc, dcat_version)) == "1"
+    # Its versions, each with its memento while the release is kept.
+    page = client.get(f"/history/doc/pledge/{EDITED}").get_data(as_text=True)
+    for release in built[:2]:
+        assert f'href="/memento/{release.stamp}/doc/pledge/{EDITED}"' in page
+    gone = client.get(f"/history/doc/pledge/{REMOVED}").get_data(as_text=True)
+    assert "deleted" in gone and f'href="/memento/{built[0].stamp}/doc/pledge/{REMOVED}"' in gone
+    assert client.get("/history/doc/pledge/never-was").status_code == 404

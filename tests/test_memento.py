@@ -53,12 +53,14 @@ def client(history: tuple[Path, list[Built]]) -> FlaskClient:
 
 def _as_current(release: Built, root: Path) -> FlaskClient:
     """An app that serves ``release`` as its current one (a folder whose ``current``
-    points at it), for comparing a memento with the document its release served."""
+    points at it, with the same history), for comparing a memento with the document
+    its release served."""
     folder = root / f"only-{release.release_id}"
     folder.mkdir(exist_ok=True)
     link = folder / "current"
     if not link.is_symlink():
         link.symlink_to(release.folder)
+        (folder / "history").symlink_to(release.folder.parent / "history")
     return client_for(folder)
 
 

@@ -31,7 +31,8 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, se
 
 from .. import __version__
 from ..rdf import vocab as v
-from ..release.history import Change, History, Version
+from ..release.history import Change, History, Version, built_as
+from ..release.layout import ReleaseInfo
 from .site import DatasetInfo, ReleaseData
 
 LDES = "https://w3id.org/ldes#"
@@ -149,6 +150,44 @@ def dataset_bytes(quads: list[Quad], fmt_key: str) -> bytes:
     fmt = RdfFormat.TRIG if fmt_key == "trig" else RdfFormat.N_QUADS
     prefixes = _PREFIXES if fmt is RdfFormat.TRIG else None
     return serialize(quads, format=fmt, prefixes=prefixes)
+
+
+# -- one resource's versions ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LastChange:
+    """The version that last changed a resource, as of one release."""
+
+    number: int
+    created: str
+    kind: str
+
+
+def resource_versions(history: History, release: ReleaseInfo,
+                      iri: str) -> list[tuple[Version, Change]] | None:
+    """The versions that changed ``iri`` up to ``release``'s own version, oldest first;
+    None when that version is not (yet) recorded: nothing is said rather than a guess."""
+    number = built_as(release.path)
+    if number is None:
+        found = history.for_release(release.id)
+        number = found.number if found else None
+    if number is None or history.version(number) is None:
+        return None
+    return [(ver, change) for ver, change in history.resource(iri) if ver.number <= number]
+
+
+def last_change(history: History, release: ReleaseInfo, iri: str) -> LastChange | None:
+    versions = resource_versions(history, release, iri)
+    if not versions:
+        return None
+    ver, change = versions[-1]
+    return LastChange(ver.number, ver.created, change.kind)
+
+
+def history_path(kind: str, slug: str) -> str:
+    """The page listing one resource's versions."""
+    return f"/history/doc/{kind}/{slug}"
 
 
 # -- for people -----------------------------------------------------------------------

@@ -105,6 +105,12 @@ def changes_paths() -> dict[str, Any]:
             "One version's changes: its LDES node (TriG, N-Quads) or a page for people",
             {**_ok(_medias((HTML, *DATASET_FORMATS)), "The version's members, page by page"),
              **_common_errors(bad_request=True)}, [_NUMBER, after], tag=tag),
+        "/history/doc/{kind}/{slug}": _get(
+            "The versions that changed one resource, with their mementos (HTML)",
+            {**_ok(["text/html"], "Its versions"), **_common_errors()},
+            [_param("kind", "path", "Kind of thing", {"type": "string", "enum": list(v.KINDS)}),
+             _param("slug", "path", "Its identifier", {"type": "string", "maxLength": 200})],
+            tag=tag),
         "/releases/{number}": _get(
             "A version's IRI (dcat:hasVersion): 303 See Other to its changes",
             {"303": {"description": "See Location"}, **_common_errors()}, [_NUMBER], tag=tag),

@@ -17,6 +17,7 @@ from ...http.formats import ATOM, DATASET_FORMATS, HTML, Format
 from ...release.history import Version
 from ...release.layout import DUMP_FORMATS
 from .. import changes as ch
+from .. import memento as mm
 from ..http import alternates, error_response, not_acceptable, root
 from ..site import site
 from .common import BadRequest, bp, choose, html, page_number, release_now
@@ -176,3 +177,30 @@ def version_dump(number: int, name: str) -> Response:
                      etag=f"{ver.release_id}-dump-{name}", max_age=86400)
     resp.cache_control.public = True
     return resp
+
+
+@bp.get("/history/doc/<kind>/<slug>")
+def resource_history(kind: str, slug: str) -> Response:
+    """The versions that changed one resource, each with its memento while kept."""
+    fmt, negotiated = choose(None, (HTML,))
+    if fmt is None:
+        return not_acceptable((HTML,))
+    _snap, rd = release_now()
+    original = mm.original_of(f"doc/{kind}/{slug}")
+    if original is None or original.slug != slug:
+        return error_response(404, f"there is no {kind} {slug!r} with a history here", fmt)
+    versions = ch.resource_versions(site().history, rd.release, rd.iris.thing(kind, slug))
+    if not versions:
+        return error_response(404, f"no recorded version changed the {kind} {slug!r}", fmt)
+    kept = {}
+    if site().store.time_travel:
+        kept = {m.version: m for m in mm.mementos_of(site().store, original, rd) if m.kept}
+    links = mm.Links(rd.base, original)
+    rows = [{"number": ver.number, "created": ver.created, "kind": change.kind,
+             "added": len(change.added), "removed": len(change.removed),
+             "memento": root() + mm.memento_path(kept[ver.number], original)
+             if ver.number in kept else None}
+            for ver, change in versions]
+    body = html("resource_history.html", title=f"{kind} {slug}", rows=rows, root=root(),
+                doc=f"{root()}/doc/{kind}/{slug}", timemap=links.timemap_url)
+    return _answer(body, fmt, f"history-{kind}-{slug}", negotiated)

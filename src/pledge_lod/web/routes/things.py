@@ -106,7 +106,8 @@ def document(kind: str, name: str) -> Response:
     limits = site().limits
     desc: Description | None = built(
         (rd.release.id, path),
-        lambda: describe(snap, rd, kind, slug, limits.backlink_limit, limits.page_size),
+        lambda: describe(snap, rd, kind, slug, limits.backlink_limit, limits.page_size,
+                         site().history),
     )
     if desc is None:
         return _missing(rd, kind, slug, name, fmt, negotiated)
