@@ -32,7 +32,7 @@ from ..http.formats import DOC_FORMATS
 from ..http.negotiation import split_ext
 from ..rdf import vocab as v
 from ..release.history import History
-from ..store import ReleaseGone, Store
+from ..store import ReleaseGone, Store, TimeTravelUnavailable
 from .documents import valid_slug
 from .http import Link
 from .site import ReleaseData, parse_time, site
@@ -130,6 +130,8 @@ def releases_timeline(store: Store, history: History) -> list[Memento]:
     """Every version of the dataset as a memento, oldest first, each marked kept or not
     (its release folder pruned); without a recorded history, the kept releases. One per
     second: the later version wins a tie, as a 14-digit datetime cannot tell them apart."""
+    if not can_travel(store):
+        raise TimeTravelUnavailable(no_time_travel(store))
     kept = store.kept_releases()
     versions = history.versions()
     if versions:
@@ -169,8 +171,10 @@ def _from_history(timeline: list[Memento], history: History, iri: str) -> list[M
 
 def mementos_of(store: Store, original: Original, current: ReleaseData) -> list[Memento]:
     """The mementos of one resource, oldest first, pruned ones included (remembered per
-    current release)."""
-    key = (current.release.id, "mementos", original.path)
+    current release and latest version: the build records a version just after it
+    switches the release in)."""
+    latest = site().history.latest()
+    key = (current.release.id, latest.number if latest else 0, "mementos", original.path)
     found = site().objects.get(key)
     if found is None:
         history = site().history
@@ -282,11 +286,22 @@ class Links:
         return (",\n".join(lines) + "\n").encode("utf-8")
 
 
+def can_travel(store: Store) -> bool:
+    """Whether the store opens older releases (a backend registered from outside the
+    package may predate the attribute: then it does not)."""
+    return bool(getattr(store, "time_travel", False))
+
+
+def no_time_travel(store: Store) -> str:
+    return (f"the {store.name} backend serves only the current release: time travel "
+            "(Memento) needs the embedded store")
+
+
 def had_past(path: str, current: ReleaseData) -> bool:
     """Whether a kept release holds the resource at ``path`` (absent from the current
     release): its document answers 410 Gone with the links to its past, not 404."""
     store = site().store
-    if not store.time_travel:
+    if not can_travel(store):
         return False
     original = original_of(path.lstrip("/"))
     return original is not None and bool(kept_only(mementos_of(store, original, current)))
@@ -296,7 +311,7 @@ def original_links(rd: ReleaseData, path: str) -> list[Link]:
     """What the current document or dump at ``path`` says of its past: the links of
     RFC 7089 pattern 2.1, itself as original, its TimeGate and TimeMap (none when the
     store cannot travel in time)."""
-    if not site().store.time_travel:
+    if not can_travel(site().store):
         return []
     url = rd.base + path
     return [

@@ -120,7 +120,7 @@ def changes_paths() -> dict[str, Any]:
             [_NUMBER], tag=tag),
         "/releases/{number}/dumps/{name}": _get(
             "A version's dump, while its release is kept",
-            {**_ok(_DUMP_MEDIA[:3], "The dump"), "410": gone, **_common_errors()},
+            {**_ok(_DUMP_MEDIA[:3], "The dump"), "410": gone, **_errors()},
             [_NUMBER, _param("name", "path", "pledges.nt, pledges.ttl or pledges.jsonld",
                              {"type": "string", "maxLength": 121})], tag=tag),
     }

@@ -34,12 +34,12 @@ from .common import bp
 #: path, query and Accept (plus the conditional headers, through
 #: :func:`pledge_lod.web.http.represent`): :mod:`pledge_lod.web.caches.responses` replays
 #: them. Not the SPARQL endpoint, files or static assets.
-#: A route added here must read nothing else of the request. Mementos and TimeMaps
-#: depend on the kept releases too, which change only with a new release; not the
-#: TimeGate, which reads Accept-Datetime.
+#: A route added here must read nothing else of the request. A memento's body is
+#: immutable (its Link header names the mementos kept when it was first asked for); not
+#: the TimeGate, which reads Accept-Datetime, nor the TimeMap, which lists them all.
 CACHEABLE_ROOTS: frozenset[str] = frozenset(
     {"", "id", "doc", "pledges", "def", ".well-known", "context.jsonld", "robots.txt", "graph",
-     "memento", "timemap"}
+     "memento"}
     | set(FACETS)
 )
 

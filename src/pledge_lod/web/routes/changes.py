@@ -166,12 +166,14 @@ def version_dump(number: int, name: str) -> Response:
     files = {f for f, _media in DUMP_FORMATS.values()}
     if name not in files:
         return error_response(404, f"there is no dump {name!r}; one of {', '.join(sorted(files))}")
+    if not mm.can_travel(site().store):
+        return error_response(501, "the dumps of earlier versions are served from the "
+                                   "embedded store's release folders")
     kept = {info.id: info for info in site().store.kept_releases()}
     release = kept.get(ver.release_id)
     if release is None:
         return error_response(410, f"version {number}'s release is not kept any more; its "
-                                   "changes are: /changes/{number}".replace("{number}",
-                                                                             str(number)))
+                                   f"changes are at /changes/{number}")
     media = {f: m for f, m in DUMP_FORMATS.values()}[name]
     resp = send_file(release.file(f"dumps/{name}"), mimetype=media, conditional=True,
                      etag=f"{ver.release_id}-dump-{name}", max_age=86400)
@@ -193,7 +195,7 @@ def resource_history(kind: str, slug: str) -> Response:
     if not versions:
         return error_response(404, f"no recorded version changed the {kind} {slug!r}", fmt)
     kept = {}
-    if site().store.time_travel:
+    if mm.can_travel(site().store):
         kept = {m.version: m for m in mm.mementos_of(site().store, original, rd) if m.kept}
     links = mm.Links(rd.base, original)
     rows = [{"number": ver.number, "created": ver.created, "kind": change.kind,

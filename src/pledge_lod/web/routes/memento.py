@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Response, g, request
 
 from ...http.formats import LINK_FORMAT
+from ...store import TimeTravelUnavailable
 from .. import memento as mm
 from ..http import error_response, not_acceptable
 from ..site import site
@@ -45,7 +46,9 @@ def _timeline(path: str) -> tuple[mm.Original, list[mm.Memento], mm.Links]:
     """The original at ``path``, its mementos, pruned ones included (404 when none is
     kept), and its links. ``path`` may also be the original's absolute URL, as Memento
     aggregators write TimeGate URLs (``/timegate/http://host/doc/...``)."""
-    site().store.kept_releases()  # TimeTravelUnavailable (501) before anything else
+    store = site().store
+    if not mm.can_travel(store):  # 501, before anything else
+        raise TimeTravelUnavailable(mm.no_time_travel(store))
     _snap, rd = release_now()
     for prefix in (rd.base + "/", rd.base.replace("://", ":/", 1) + "/"):
         if path.startswith(prefix):  # (a proxy may merge the slashes after the scheme)
