@@ -176,9 +176,10 @@ def diff(
     if _WHOLE in old_chunks or _WHOLE in new_chunks:
         old_chunks = {_WHOLE: (0, old_nt.stat().st_size, "")} if old_nt else {}
         new_chunks = {_WHOLE: (0, new_nt.stat().st_size, "")}
+    whole = _WHOLE in new_chunks  # no index: everything is compared
     changed = {
         k for k in old_chunks.keys() | new_chunks.keys()
-        if old_chunks.get(k, (0, 0, None))[2] != new_chunks.get(k, (0, 0, None))[2]
+        if whole or old_chunks.get(k, (0, 0, None))[2] != new_chunks.get(k, (0, 0, None))[2]
     }  # fmt: skip
     old = _read(old_nt, [old_chunks[k][:2] for k in changed if k in old_chunks]) if old_nt else []
     new = _read(new_nt, [new_chunks[k][:2] for k in changed if k in new_chunks])
