@@ -73,8 +73,8 @@ class ChunkIndex:
 
     def save(self, path: Path) -> None:
         self.finish()
-        with gzip.open(path, "wt", encoding="utf-8") as f:
-            json.dump(self.chunks, f, sort_keys=True)
+        text = json.dumps(self.chunks, sort_keys=True).encode()
+        path.write_bytes(gzip.compress(text, mtime=0))  # the same data, the same bytes
 
 
 def load_chunks(release: Path, nt: Path) -> dict[str, tuple[int, int, str]]:

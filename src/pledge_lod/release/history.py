@@ -23,6 +23,7 @@ the readers (:class:`History`) only ever open the index read-only.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import sqlite3
@@ -241,7 +242,12 @@ def write_patch(
     path: Path, changes: Iterable[Change], release_id: str, previous_id: str | None
 ) -> None:
     """Write an RDF Patch (:func:`patch_lines`), gzipped."""
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as out:
+    # No name or time in the gzip header: the same changes, the same bytes.
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz,
+        io.TextIOWrapper(gz, encoding="utf-8") as out,
+    ):
         out.writelines(patch_lines(changes, release_id, previous_id))
 
 
