@@ -76,15 +76,16 @@ def assemble(
     staged.dumps_written()
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
+    created = created_now()  # the release's date, which its changeset states too
     if staged.chunks is not None and staged.changeset is not None:
         started = time.perf_counter()
         staged.chunks.save(staged.folder / CHUNKS_FILE)
-        write_changeset(staged.folder, staged.changeset, staged.release_id)
+        number = staged.plan.number if staged.plan else 1
+        write_changeset(staged.folder, staged.changeset, staged.release_id, (number, created))
         timer.stage(f"changeset written in {time.perf_counter() - started:.2f} s")
 
     # VoID last: it gives the dumps' sizes, and the counts of every graph, its own
     # included (endpoint_dataset). Then the whole dataset, VoID included, is dumped.
-    created = created_now()
     void_ttl, dataset = endpoint_dataset.describe(
         store,
         graphs,

@@ -31,12 +31,18 @@ from pathlib import Path
 from ..release import layout
 from ..release.history import (
     CHANGESET_FILE,
+    CHANGESETS_DIR,
+    INDEX_FILE,
     Change,
     History,
     Version,
     archived_changeset,
+    built_as,
+    history_dir,
+    read_headers,
     read_patch,
     record_version,
+    release_id_of,
     write_patch,
 )
 
@@ -73,8 +79,8 @@ class ChunkIndex:
 
     def save(self, path: Path) -> None:
         self.finish()
-        with gzip.open(path, "wt", encoding="utf-8") as f:
-            json.dump(self.chunks, f, sort_keys=True)
+        text = json.dumps(self.chunks, sort_keys=True).encode()
+        path.write_bytes(gzip.compress(text, mtime=0))  # the same data, the same bytes
 
 
 def load_chunks(release: Path, nt: Path) -> dict[str, tuple[int, int, str]]:
@@ -176,9 +182,10 @@ def diff(
     if _WHOLE in old_chunks or _WHOLE in new_chunks:
         old_chunks = {_WHOLE: (0, old_nt.stat().st_size, "")} if old_nt else {}
         new_chunks = {_WHOLE: (0, new_nt.stat().st_size, "")}
+    whole = _WHOLE in new_chunks  # no index: everything is compared
     changed = {
         k for k in old_chunks.keys() | new_chunks.keys()
-        if old_chunks.get(k, (0, 0, None))[2] != new_chunks.get(k, (0, 0, None))[2]
+        if whole or old_chunks.get(k, (0, 0, None))[2] != new_chunks.get(k, (0, 0, None))[2]
     }  # fmt: skip
     old = _read(old_nt, [old_chunks[k][:2] for k in changed if k in old_chunks]) if old_nt else []
     new = _read(new_nt, [new_chunks[k][:2] for k in changed if k in new_chunks])
@@ -216,10 +223,12 @@ def changeset_for(
         return Changeset(diff(prev_nt, old_chunks, new_nt, new_chunks), prev_id)
 
 
-def write_changeset(folder: Path, changeset: Changeset, release_id: str) -> Path:
-    """The release's RDF Patch, written into its folder."""
+def write_changeset(
+    folder: Path, changeset: Changeset, release_id: str, version: tuple[int, str]
+) -> Path:
+    """The release's RDF Patch (``version``: its number and date), into its folder."""
     path = folder / CHANGESET_FILE
-    write_patch(path, changeset.changes, release_id, changeset.previous_release)
+    write_patch(path, changeset.changes, release_id, changeset.previous_release, version)
     return path
 
 
@@ -230,12 +239,14 @@ def release_changeset(releases_dir: Path, release: layout.ReleaseInfo) -> Change
     return changeset_for(releases_dir, nt, load_chunks(release.path, nt))
 
 
-def patch_file(releases_dir: Path, changeset: Changeset, release_id: str) -> Path:
+def patch_file(
+    releases_dir: Path, changeset: Changeset, release_id: str, version: tuple[int, str]
+) -> Path:
     """An RDF Patch in a temporary file of the releases folder (the caller removes it)."""
     fd, name = tempfile.mkstemp(dir=releases_dir, prefix=".patch-", suffix=".rdfp.gz")
     os.close(fd)
     path = Path(name)
-    write_patch(path, changeset.changes, release_id, changeset.previous_release)
+    write_patch(path, changeset.changes, release_id, changeset.previous_release, version)
     return path
 
 
@@ -310,13 +321,48 @@ def record(
     in_release = number == next_number and against == latest_id
     if changeset is None or changeset.previous_release != latest_id:
         changeset = release_changeset(releases_dir, release)
+    made = (release.id, release.created)
     if in_release:
-        return record_version(releases_dir, release, changeset.changes, changeset.summary,
+        return record_version(releases_dir, made, changeset.changes, changeset.summary,
                               release.path / CHANGESET_FILE, True)  # fmt: skip
-    patch = patch_file(releases_dir, changeset, release.id)
+    patch = patch_file(releases_dir, changeset, release.id, (next_number, release.created))
     try:
         return record_version(
-            releases_dir, release, changeset.changes, changeset.summary, patch, False
+            releases_dir, made, changeset.changes, changeset.summary, patch, False
         )
     finally:
         patch.unlink(missing_ok=True)
+
+
+def rebuild_index(releases_dir: Path) -> int:
+    """Make the history index again from the archived RDF Patches alone (the index is
+    derived from them), replaying them in order to tell created, updated and deleted
+    resources apart; returns the number of versions."""
+    folder = history_dir(releases_dir)
+    patches = sorted(
+        (int(p.name.split(".")[0]), p)
+        for p in (folder / CHANGESETS_DIR).glob("*.rdfp.gz")
+        if p.name.split(".")[0].isdigit()
+    )
+    (folder / INDEX_FILE).unlink(missing_ok=True)
+    live: dict[str, int] = defaultdict(int)  # resource -> its triples so far
+    for number, patch in patches:
+        headers = read_headers(patch)
+        added: list[str] = []
+        removed: list[str] = []
+        for op, line in read_patch(patch):
+            (added if op == "A" else removed).append(line)
+        new, old = group(added), group(removed)
+        changes = []
+        for iri in sorted(new.keys() | old.keys()):
+            before = live[iri]
+            live[iri] = before + len(new.get(iri, ())) - len(old.get(iri, ()))
+            kind = "created" if before == 0 else "deleted" if live[iri] == 0 else "updated"
+            changes.append(Change(iri, kind, tuple(sorted(new.get(iri, ()))),
+                                  tuple(sorted(old.get(iri, ())))))  # fmt: skip
+        release_id = release_id_of(headers["id"])
+        kept = built_as(releases_dir / release_id) == number
+        summary = Changeset(changes).summary
+        made = (release_id, headers.get("created", ""))
+        record_version(releases_dir, made, changes, summary, patch, kept)
+    return len(patches)

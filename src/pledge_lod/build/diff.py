@@ -67,12 +67,20 @@ def working_changes(inputs: BuildInputs, progress: Progress) -> Comparison:
     name = f"version {version.number}" if version else "the current release"
     return Comparison(
         f"{name} (release {current.id}, {current.created})",
-        f"the working data in {inputs.data_dir}",
+        f"the working data in {_shown(inputs.data_dir)}",
         changeset.changes,
         files,
         current.base,
         current.id,
     )
+
+
+def _shown(path: Path) -> str:
+    """A folder as a person would type it: relative to here when it is below."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
 
 
 def _against_current(
@@ -179,8 +187,7 @@ def _record(change: Change, base: str, files: dict[str, str]) -> list[str]:
     where = files.get(change.iri)
     head = f"{WORDS[change.kind]} {name}" + (f"  ({where})" if where else "")
     if change.kind != "updated":
-        n = len(change.added or change.removed)
-        return [f"{head}: {n} statement{'s' if n != 1 else ''}"]
+        return [f"{head}: {_count(len(change.added or change.removed), 'statement')}"]
     old, new = _fields(change.removed, base), _fields(change.added, base)
     lines = [head]
     for name in sorted(old.keys() | new.keys()):
@@ -196,6 +203,10 @@ def _record(change: Change, base: str, files: dict[str, str]) -> list[str]:
     return lines
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def as_text(cmp: Comparison) -> str:
     s = summary(cmp.changes)
     out = [f"from {cmp.before}", f"  to {cmp.after}"]
@@ -203,8 +214,8 @@ def as_text(cmp: Comparison) -> str:
         out.append("no changes: the same data")
         return "\n".join(out) + "\n"
     out.append(
-        f"{s['records_added']} records added, {s['records_changed']} changed, "
-        f"{s['records_removed']} removed ({s['triples_added']} statements added, "
+        f"{_count(s['records_added'], 'record')} added, {s['records_changed']} changed, "
+        f"{s['records_removed']} removed ({_count(s['triples_added'], 'statement')} added, "
         f"{s['triples_removed']} removed)"
     )
     order = {"deleted": 0, "created": 1, "updated": 2}

@@ -23,6 +23,7 @@ the readers (:class:`History`) only ever open the index read-only.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import sqlite3
@@ -221,11 +222,18 @@ class History:
 
 
 def patch_lines(
-    changes: Iterable[Change], release_id: str, previous_id: str | None
+    changes: Iterable[Change],
+    release_id: str,
+    previous_id: str | None,
+    version: tuple[int, str] | None = None,
 ) -> Iterator[str]:
-    """An RDF Patch, line by line: a header naming this release and its predecessor,
-    then one transaction of deletions and additions, resource by resource."""
+    """An RDF Patch, line by line: a header naming this release, its version number and
+    date (``version``: what the index is rebuilt from) and its predecessor, then one
+    transaction of deletions and additions, resource by resource."""
     yield f"H id <{release_iri(release_id)}> .\n"
+    if version is not None:
+        yield f'H version "{version[0]}" .\n'
+        yield f'H created "{version[1]}" .\n'
     if previous_id is not None:
         yield f"H prev <{release_iri(previous_id)}> .\n"
     yield "TX .\n"
@@ -238,11 +246,20 @@ def patch_lines(
 
 
 def write_patch(
-    path: Path, changes: Iterable[Change], release_id: str, previous_id: str | None
+    path: Path,
+    changes: Iterable[Change],
+    release_id: str,
+    previous_id: str | None,
+    version: tuple[int, str] | None = None,
 ) -> None:
     """Write an RDF Patch (:func:`patch_lines`), gzipped."""
-    with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as out:
-        out.writelines(patch_lines(changes, release_id, previous_id))
+    # No name or time in the gzip header: the same changes, the same bytes.
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz,
+        io.TextIOWrapper(gz, encoding="utf-8") as out,
+    ):
+        out.writelines(patch_lines(changes, release_id, previous_id, version))
 
 
 def read_patch(path: Path) -> Iterator[tuple[str, str]]:
@@ -253,6 +270,22 @@ def read_patch(path: Path) -> Iterator[tuple[str, str]]:
             line = line.rstrip("\n")
             if line[:2] in ("A ", "D "):
                 yield line[0], line[2:]
+
+
+def read_headers(path: Path) -> dict[str, str]:
+    """An RDF Patch's headers (``H key value .``), values without their brackets/quotes."""
+    headers = {}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("H "):
+                break
+            _, key, value = line.rstrip(" .\n").split(" ", 2)
+            headers[key] = value.strip('<>"')
+    return headers
+
+
+def release_id_of(iri: str) -> str:
+    return iri.rsplit(":", 1)[-1]
 
 
 def release_iri(release_id: str) -> str:
@@ -280,15 +313,17 @@ def next_number(releases_dir: Path) -> int:
 
 def record_version(
     releases_dir: Path,
-    release: layout.ReleaseInfo,
+    release: tuple[str, str],
     changes: Iterable[Change],
     summary: dict[str, int],
     patch: Path,
     in_release: bool,
 ) -> Version:
-    """Append a version publishing ``release`` with its ``changes`` (ordered by IRI) and
-    its RDF Patch ``patch`` (copied into the history). One transaction: a reader sees the
-    version with all its changes or not at all."""
+    """Append a version publishing ``release`` (its id and ``created``) with its
+    ``changes`` (ordered by IRI) and its RDF Patch ``patch`` (copied into the history
+    unless it is there already). One transaction: a reader sees the version with all
+    its changes or not at all."""
+    release_id, created = release
     db = _connect_writer(releases_dir)
     try:
         with db:
@@ -296,13 +331,14 @@ def record_version(
             previous = row[0] if row and row[0] is not None else None
             number = (previous or 0) + 1
             archive = archived_changeset(releases_dir, number)
-            tmp = archive.with_suffix(".tmp")
-            tmp.write_bytes(patch.read_bytes())
-            os.replace(tmp, archive)
+            if patch.resolve() != archive.resolve():
+                tmp = archive.with_suffix(".tmp")
+                tmp.write_bytes(patch.read_bytes())
+                os.replace(tmp, archive)
             db.execute(
                 "INSERT INTO versions (number, release_id, created, previous, summary, "
                 "in_release) VALUES (?, ?, ?, ?, ?, ?)",
-                (number, release.id, release.created, previous, json.dumps(summary, sort_keys=True),
+                (number, release_id, created, previous, json.dumps(summary, sort_keys=True),
                  int(in_release)),
             )
             db.executemany(
@@ -314,4 +350,4 @@ def record_version(
             )
     finally:
         db.close()
-    return Version(number, release.id, release.created, previous, dict(summary))
+    return Version(number, release_id, created, previous, dict(summary))
