@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, serialize
@@ -164,11 +166,18 @@ class LastChange:
     kind: str
 
 
+@lru_cache(maxsize=64)
+def _built_as(path: str) -> int | None:
+    """The version a release folder was built as: its manifest never changes, so it is
+    read once per release rather than once per document built."""
+    return built_as(Path(path))
+
+
 def resource_versions(history: History, release: ReleaseInfo,
                       iri: str) -> list[tuple[Version, Change]] | None:
     """The versions that changed ``iri`` up to ``release``'s own version, oldest first;
     None when that version is not (yet) recorded: nothing is said rather than a guess."""
-    number = built_as(release.path)
+    number = _built_as(str(release.path))
     if number is None:
         found = history.for_release(release.id)
         number = found.number if found else None
