@@ -29,7 +29,17 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, serialize
+from pyoxigraph import (
+    BlankNode,
+    DefaultGraph,
+    Literal,
+    NamedNode,
+    Quad,
+    RdfFormat,
+    Triple,
+    parse,
+    serialize,
+)
 
 from .. import __version__
 from ..rdf import vocab as v
@@ -146,6 +156,28 @@ def version_node(base: str, history: History, ver: Version,
         out += [_t(node, TREE + "relation", rel), _t(rel, v.RDF_TYPE, NamedNode(TREE + "Relation")),
                 _t(rel, TREE + "node", NamedNode(node_url(base, ver.number, changes[-1].iri)))]
     return out, changes
+
+
+def default_graph(quads: list[Quad]) -> list[Triple]:
+    """The quads of the default graph, for a format of triples (Turtle, JSON-LD...):
+    the members and relations, without the members' states (TriG and N-Quads have them)."""
+    return [Triple(q.subject, q.predicate, q.object) for q in quads
+            if isinstance(q.graph_name, DefaultGraph)]
+
+
+def resource_quads(base: str, versions: list[tuple[Version, Change]], page: str,
+                   thing: str) -> list[Quad]:
+    """A resource's versions page in RDF: it has, as versions, the LDES members of the
+    versions that changed it (each dated, typed, and the version of the resource)."""
+    node = NamedNode(page)
+    out = [_t(node, v.FOAF + "primaryTopic", NamedNode(thing))]
+    for ver, change in versions:
+        member = NamedNode(member_iri(base, ver.number, change.iri))
+        out += [_t(node, v.DCTERMS + "hasVersion", member),
+                _t(member, v.RDF_TYPE, NamedNode(AS + ACTIVITY[change.kind])),
+                _t(member, v.DCTERMS + "isVersionOf", NamedNode(thing)),
+                _t(member, v.DCTERMS + "created", _when(ver.created))]
+    return out
 
 
 def dataset_bytes(quads: list[Quad], fmt_key: str) -> bytes:

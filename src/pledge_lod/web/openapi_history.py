@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..http.formats import ATOM, DATASET_FORMATS, DOC_FORMATS, HTML, LINK_FORMAT
+from ..http.formats import ATOM, DATASET_FORMATS, DOC_FORMATS, HTML, LINK_FORMAT, RDF_FORMATS
 from ..rdf import vocab as v
 from .openapi import _PAGE, _common_errors, _content, _error, _get, _medias, _param, _ref
 
@@ -88,7 +88,7 @@ def _ok(medias: list[str], what: str) -> dict[str, Any]:
 def changes_paths() -> dict[str, Any]:
     """/changes, its Atom feed, the Linked Data Event Stream and the version chain."""
     tag = "Changes"
-    pages = {**_ok(_medias((HTML, ATOM)), "Versions, newest first"),
+    pages = {**_ok(_medias((HTML, *RDF_FORMATS, ATOM)), "Versions, newest first"),
              **_common_errors(bad_request=True)}
     after = _param("after", "query", "The IRI after which the page starts (the last one of "
                    "the previous page)", {"type": "string", "maxLength": 2000})
@@ -99,15 +99,17 @@ def changes_paths() -> dict[str, Any]:
         "/changes.atom": _get("The release history as an Atom feed, one entry per version",
                               pages, [_PAGE], tag=tag),
         "/changes/ldes": _get("The Linked Data Event Stream's root node (LDES 1.0, TREE)",
-                              {**_ok(_medias(DATASET_FORMATS), "The root node"),
+                              {**_ok(_medias((*DATASET_FORMATS, HTML, *RDF_FORMATS)),
+                                     "The root node"),
                                **_common_errors()}, tag=tag),
         "/changes/{number}": _get(
             "One version's changes: its LDES node (TriG, N-Quads) or a page for people",
-            {**_ok(_medias((HTML, *DATASET_FORMATS)), "The version's members, page by page"),
+            {**_ok(_medias((HTML, *DATASET_FORMATS, *RDF_FORMATS)),
+                   "The version's members, page by page"),
              **_common_errors(bad_request=True)}, [_NUMBER, after], tag=tag),
         "/history/doc/{kind}/{slug}": _get(
-            "The versions that changed one resource, with their mementos (HTML)",
-            {**_ok(["text/html"], "Its versions"), **_common_errors()},
+            "The versions that changed one resource, with their mementos",
+            {**_ok(_medias(DOC_FORMATS), "Its versions"), **_common_errors()},
             [_param("kind", "path", "Kind of thing", {"type": "string", "enum": list(v.KINDS)}),
              _param("slug", "path", "Its identifier", {"type": "string", "maxLength": 200})],
             tag=tag),

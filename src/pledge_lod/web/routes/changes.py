@@ -13,17 +13,21 @@ import re
 
 from flask import Response, redirect, request, send_file
 
-from ...http.formats import ATOM, DATASET_FORMATS, HTML, Format
+from ...http.formats import ATOM, DATASET_FORMATS, HTML, RDF_FORMATS, Format
 from ...release.history import Version
 from ...release.layout import DUMP_FORMATS
 from .. import changes as ch
 from .. import memento as mm
 from ..http import alternates, error_response, not_acceptable, root
 from ..site import site
-from .common import BadRequest, bp, choose, html, page_number, release_now
+from .common import BadRequest, bp, choose, html, page_number, rdf_bytes, release_now
 
-_CHANGES_FORMATS: tuple[Format, ...] = (HTML, ATOM)
-_NODE_FORMATS: tuple[Format, ...] = (HTML, *DATASET_FORMATS)
+#: Every page is offered in every RDF format too, as every document is (the formats of
+#: triples carry the LDES's members and relations; TriG and N-Quads also their states).
+_CHANGES_FORMATS: tuple[Format, ...] = (HTML, *RDF_FORMATS, ATOM)
+_ROOT_FORMATS: tuple[Format, ...] = (*DATASET_FORMATS, HTML, *RDF_FORMATS)
+_NODE_FORMATS: tuple[Format, ...] = (HTML, *DATASET_FORMATS, *RDF_FORMATS)
+_HISTORY_FORMATS: tuple[Format, ...] = (HTML, *RDF_FORMATS)
 _IRI_RE = re.compile(r"^[a-z][a-z0-9+.-]*:[^\s<>\"{}|\\^`]{1,2000}$", re.IGNORECASE)
 
 
@@ -74,6 +78,9 @@ def changes() -> Response:
     if number > last:
         return error_response(404, f"there are {last} pages of versions", None)
     shown = newest_first[(number - 1) * per : number * per]
+    if fmt in RDF_FORMATS:
+        triples = ch.default_graph(ch.root_node(rd.base, history.versions()))
+        return _answer(rdf_bytes(triples, fmt, rd), fmt, f"changes-{fmt.key}", negotiated)
     if fmt is ATOM:
         kept = {ver.number for ver in shown if history.changeset_path(ver.number)
                 or history.archived_changeset_path(ver.number)}
@@ -96,12 +103,18 @@ def changes() -> Response:
 @bp.get("/changes/ldes")
 def ldes_root() -> Response:
     """The root node of the Linked Data Event Stream."""
-    fmt, negotiated = choose(None, DATASET_FORMATS)
+    fmt, negotiated = choose(None, _ROOT_FORMATS)
     if fmt is None:
-        return not_acceptable(DATASET_FORMATS)
+        return not_acceptable(_ROOT_FORMATS)
+    if fmt is HTML:
+        return changes()  # the same versions, for people
     _snap, rd = release_now()
     quads = ch.root_node(rd.base, site().history.versions())
-    return _answer(ch.dataset_bytes(quads, fmt.key), fmt, f"ldes-{fmt.key}", negotiated)
+    if fmt in RDF_FORMATS:
+        body = rdf_bytes(ch.default_graph(quads), fmt, rd)
+    else:
+        body = ch.dataset_bytes(quads, fmt.key)
+    return _answer(body, fmt, f"ldes-{fmt.key}", negotiated)
 
 
 @bp.get("/changes/<int:number>")
@@ -120,6 +133,8 @@ def version_page(number: int) -> Response:
     history = site().history
     quads, page = ch.version_node(rd.base, history, ver, after)
     tag = f"node-{number}-{fmt.key}-{after or ''}"
+    if fmt in RDF_FORMATS:
+        return _answer(rdf_bytes(ch.default_graph(quads), fmt, rd), fmt, tag, negotiated)
     if fmt is not HTML:
         return _answer(ch.dataset_bytes(quads, fmt.key), fmt, tag, negotiated)
     view = ch.version_view(rd, root(), history, ver, shown=0)
@@ -184,9 +199,9 @@ def version_dump(number: int, name: str) -> Response:
 @bp.get("/history/doc/<kind>/<slug>")
 def resource_history(kind: str, slug: str) -> Response:
     """The versions that changed one resource, each with its memento while kept."""
-    fmt, negotiated = choose(None, (HTML,))
+    fmt, negotiated = choose(None, _HISTORY_FORMATS)
     if fmt is None:
-        return not_acceptable((HTML,))
+        return not_acceptable(_HISTORY_FORMATS)
     _snap, rd = release_now()
     original = mm.original_of(f"doc/{kind}/{slug}")
     if original is None or original.slug != slug:
@@ -194,6 +209,12 @@ def resource_history(kind: str, slug: str) -> Response:
     versions = ch.resource_versions(site().history, rd.release, rd.iris.thing(kind, slug))
     if not versions:
         return error_response(404, f"no recorded version changed the {kind} {slug!r}", fmt)
+    if fmt is not HTML:
+        page = rd.base + ch.history_path(kind, slug)
+        triples = ch.default_graph(ch.resource_quads(rd.base, versions, page,
+                                                     rd.iris.thing(kind, slug)))
+        return _answer(rdf_bytes(triples, fmt, rd), fmt, f"history-{kind}-{slug}-{fmt.key}",
+                       negotiated)
     kept = {}
     if mm.can_travel(site().store):
         kept = {m.version: m for m in mm.mementos_of(site().store, original, rd) if m.kept}
@@ -205,4 +226,4 @@ def resource_history(kind: str, slug: str) -> Response:
             for ver, change in versions]
     body = html("resource_history.html", title=f"{kind} {slug}", rows=rows, root=root(),
                 doc=f"{root()}/doc/{kind}/{slug}", timemap=links.timemap_url)
-    return _answer(body, fmt, f"history-{kind}-{slug}", negotiated)
+    return _answer(body, fmt, f"history-{kind}-{slug}-html", negotiated)

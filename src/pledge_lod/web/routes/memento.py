@@ -13,10 +13,10 @@ from flask import Response, g, request
 from ...http.formats import LINK_FORMAT
 from ...store import TimeTravelUnavailable
 from .. import memento as mm
-from ..http import error_response, not_acceptable
+from ..http import error_response
 from ..site import site
 from . import files, things
-from .common import bp, choose, release_now
+from .common import bp, release_now
 
 
 def _original(path: str) -> mm.Original:
@@ -79,13 +79,10 @@ def timegate(path: str) -> Response:
 
 @bp.get("/timemap/<path:path>")
 def timemap(path: str) -> Response:
-    """Every memento of one original resource (RFC 7089 section 5)."""
-    fmt, _negotiated = choose(None, (LINK_FORMAT,))
-    if fmt is None:
-        return not_acceptable((LINK_FORMAT,))
+    """Every memento of one original resource (RFC 7089 section 5), always in the link
+    format whatever the Accept header: it is the one serialisation the RFC defines."""
     _orig, everything, links = _timeline(path)
     resp = Response(links.timemap(mm.kept_only(everything)), content_type=LINK_FORMAT.content_type)
-    resp.vary.add("Accept")
     resp.cache_control.public = True
     resp.cache_control.max_age = 60
     return resp
