@@ -219,9 +219,13 @@ def resource_history(kind: str, slug: str) -> Response:
     if mm.can_travel(site().store):
         kept = {m.version: m for m in mm.mementos_of(site().store, original, rd) if m.kept}
     links = mm.Links(rd.base, original)
+    # The version the current release shows links the document itself, not a memento.
+    current = versions[-1][0].number if versions[-1][1].kind != "deleted" else None
     rows = [{"number": ver.number, "created": ver.created, "kind": change.kind,
              "added": len(change.added), "removed": len(change.removed),
-             "memento": root() + mm.memento_path(kept[ver.number], original)
+             "current": ver.number == current,
+             "href": f"{root()}/doc/{kind}/{slug}" if ver.number == current
+             else root() + mm.memento_path(kept[ver.number], original)
              if ver.number in kept else None}
             for ver, change in versions]
     body = html("resource_history.html", title=f"{kind} {slug}", rows=rows, root=root(),
