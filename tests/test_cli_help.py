@@ -16,6 +16,7 @@ from support.processes import run_cli
 USES = {
     "validate": {"--base", "--data", "--releases"},
     "build": {"--base", "--data", "--releases"},
+    "diff": {"--data", "--releases"},
     "import": {"--data"},
     "synth": {"--data"},
     "query": {"--releases"},

@@ -26,7 +26,9 @@ pytestmark = [  # the slow tier: a crawl of the live server
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 ]
 
-MAX_URLS = 4000
+#: Every document links its versions' page (/history/doc/...) too since the release
+#: history is served.
+MAX_URLS = 8000
 ACCEPTS = {
     "html": "text/html",
     "turtle": "text/turtle",

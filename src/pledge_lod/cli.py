@@ -76,15 +76,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import BackgroundError, BuildInputs, build
+    from .build.releases_folder import Retention
 
-    settings = _settings(args)
-    if args.jobs is not None:
-        settings = settings.with_overrides(validation_jobs=args.jobs)
+    settings = _settings(args).with_overrides(
+        validation_jobs=args.jobs, keep_releases=args.keep, keep_days=args.keep_days
+    )
+    if settings.keep_releases < 1 or settings.keep_days < 0:
+        print("pledge-lod: --keep must be at least 1 (the current release) and "
+              "--keep-days at least 0", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         result = build(
             BuildInputs.of(settings),
             progress=_quiet if args.quiet else _stderr,
             switch=not args.no_switch,
+            keep=Retention(settings.keep_releases, settings.keep_days),
         )
     except BackgroundError as exc:
         print(f"pledge-lod: {exc}; nothing was published.", file=sys.stderr)
@@ -100,6 +106,35 @@ def cmd_build(args: argparse.Namespace) -> int:
     pledges, triples = rel.counts.get("pledges", 0), rel.counts.get("triples", 0)
     print(f"release {rel.id}: {pledges} pledges, {triples} triples; {state}")
     print(f"  {rel.path}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .build import BuildInputs
+    from .build.diff import (
+        DiffError,
+        as_json,
+        as_rdf_patch,
+        as_text,
+        version_changes,
+        working_changes,
+    )
+
+    settings = _settings(args)
+    if len(args.versions) not in (0, 2):
+        print("pledge-lod diff: give two versions (numbers or release ids), or none to "
+              "compare the working data with the current release", file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        if args.versions:
+            cmp = version_changes(settings.releases_dir, *args.versions)
+        else:
+            cmp = working_changes(BuildInputs.of(settings), _quiet if args.quiet else _stderr)
+    except DiffError as exc:
+        print(exc)
+        return 0
+    render = {"text": as_text, "json": as_json, "rdf-patch": as_rdf_patch}[args.format]
+    sys.stdout.write(render(cmp))
     return 0
 
 
@@ -209,7 +244,25 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write the release but keep serving the current one",
     )
+    p.add_argument("--keep", type=int, metavar="N", help="releases to keep, the current one "
+                   "among them (default: 3; PLEDGE_LOD_KEEP_RELEASES)")
+    p.add_argument("--keep-days", type=float, metavar="D", help="also keep every release made "
+                   "in the last D days (default: 0, none; PLEDGE_LOD_KEEP_DAYS); the history "
+                   "of versions is never pruned")
     p.set_defaults(func=cmd_build)
+
+
+def _add_diff(sub: argparse._SubParsersAction) -> None:
+    p = _command(sub, "diff", "what a build would change, or what changed between versions",
+                 "Without arguments: what the working data would change against the current "
+                 "release (records added, removed, and changed field by field). With two "
+                 "versions (numbers, release ids, or 'latest'): what changed between them.")
+    _options(p, "data", "releases")
+    p.add_argument("versions", nargs="*", metavar="VERSION", help="two recorded versions")
+    p.add_argument("--format", choices=("text", "json", "rdf-patch"), default="text",
+                   help="text for people (default), json, or an RDF Patch")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_diff)
 
 
 def _add_import(sub: argparse._SubParsersAction) -> None:
@@ -302,8 +355,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands = (_add_validate, _add_build, _add_import, _add_synth, _add_query, _add_serve,
-                _add_publish)  # fmt: skip
+    commands = (_add_validate, _add_build, _add_diff, _add_import, _add_synth, _add_query,
+                _add_serve, _add_publish)  # fmt: skip
     for add in commands:  # in the order `pledge-lod --help` lists them
         add(sub)
     return parser

@@ -79,6 +79,11 @@ class Settings:
 
     #: Mapping and validation processes of a build; 0: one per CPU.
     validation_jobs: int = 0
+    #: Releases a build keeps (for rollback and time travel), the current one among
+    #: them; and besides, every release made in the last ``keep_days`` days (0: none).
+    #: The history of versions and their changesets is never pruned.
+    keep_releases: int = 3
+    keep_days: float = 0.0
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with the given non-None values, coerced to each field's type."""

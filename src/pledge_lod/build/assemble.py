@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from ..release import layout
 from ..release.search_index import INDEX_DIR, INDEX_VERSION
 from ..validation.schema import report_turtle
 from . import endpoint_dataset
+from .changes import CHUNKS_FILE, Changeset, ChunkIndex, VersionPlan, write_changeset
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
 from .search import write_search_index
@@ -38,6 +40,11 @@ class Staged:
     release_id: str
     data_nt: Path
     dumps_written: Callable[[], None]
+    #: Where each source's triples lie in ``data_nt``, and the changes they make
+    #: against the latest version, as it will be numbered once published.
+    chunks: ChunkIndex | None = None
+    changeset: Changeset | None = None
+    plan: VersionPlan | None = None
 
     @property
     def dumps(self) -> Path:
@@ -69,15 +76,23 @@ def assemble(
     staged.dumps_written()
     timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
 
+    created = created_now()  # the release's date, which its changeset states too
+    if staged.chunks is not None and staged.changeset is not None:
+        started = time.perf_counter()
+        staged.chunks.save(staged.folder / CHUNKS_FILE)
+        number = staged.plan.number if staged.plan else 1
+        write_changeset(staged.folder, staged.changeset, staged.release_id, (number, created))
+        timer.stage(f"changeset written in {time.perf_counter() - started:.2f} s")
+
     # VoID last: it gives the dumps' sizes, and the counts of every graph, its own
     # included (endpoint_dataset). Then the whole dataset, VoID included, is dumped.
-    created = created_now()
     void_ttl, dataset = endpoint_dataset.describe(
         store,
         graphs,
         mapped.stats.triples,
         lambda counts: describe_dataset(
-            mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps, counts
+            mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps, counts,
+            staged.plan,
         ),
     )
     (staged.folder / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
@@ -131,6 +146,7 @@ def _manifest(
         },
         "sitemaps": sitemaps,
         "files": files,
+        **({"version": staged.plan.manifest()} if staged.plan is not None else {}),
     }
 
 

@@ -34,6 +34,7 @@ from ..validation.schema import (
     schema_problems,
 )
 from .cache import BuildCache, FileEntry, code_digest, stat_digest
+from .changes import REGISTRIES, ChunkIndex
 from .graph_stats import GraphStats
 from .mapping_workers import Done, FileChecks, map_file, note_terms, ordered_map
 from .progress import Progress, Timer, stderr_progress
@@ -162,6 +163,10 @@ class Pipeline:
         # Called once every pledge is mapped (and nothing failed yet): the build starts
         # writing the dumps there, while the store is finished.
         self.on_mapped: Callable[[], None] | None = None
+        # Where each source's triples lie in the data file: what the release's changes
+        # are computed from (.changes).
+        self.chunks = ChunkIndex()
+        self.located: dict[str, tuple[str, str]] = {}
 
     def run(self, nt_path: Path) -> Mapped | None:
         inputs, problems = self.inputs, self.result.problems
@@ -196,6 +201,7 @@ class Pipeline:
         registries = self._registries(cache, registry_key)
         kos_types = serialize(_kos_types(registries.kos), format=RdfFormat.N_TRIPLES)
         located = registries.records.files()
+        self.located = located  # kind/id -> (file, id), the pledges' added as mapped
         checks = None
         if self.engine == "sparql":
             compiled = self._checks(schema, cache, registries.registry_nt, kos_types, located)
@@ -208,9 +214,11 @@ class Pipeline:
 
             def write(data: bytes) -> None:
                 out.write(data)
+                self.chunks.write(data)
                 if loader is not None:
                     loader.write(data)
 
+            self.chunks.start(REGISTRIES)
             write(registries.registry_nt)
             violations = self._map_pledges(located, used_terms, write, cache, checks)
         if self.loader is not None:
@@ -352,11 +360,13 @@ class Pipeline:
         for path, entry, fresh in ordered_map(map_file, tasks, jobs, checks):
             if fresh:
                 cache.store(path, entry)
+            self.chunks.start(str(path.relative_to(self.inputs.data_dir)))
             dropped = self._take(entry, seen, located, write, validated=fresh and bool(checks))
             used_terms.update(entry.terms)
             if checks is not None and entry.violations is not None:
                 # A record whose id another file took is not in the data: nor its findings.
                 violations += [p for p in entry.violations if p.record not in dropped]
+        self.chunks.finish()
         cache.prune({str(p) for p in files})
         return violations
 

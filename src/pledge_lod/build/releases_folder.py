@@ -8,9 +8,12 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-#: Releases kept for rollback, the current one among them.
+from ..release.history import HISTORY_DIR
+
+#: Releases kept for rollback and time travel, the current one among them.
 KEEP_RELEASES = 3
 BUILD_PREFIX = ".build-"
 BUILD_LOCK = ".lock"
@@ -57,17 +60,36 @@ def remove_stale_builds(releases: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def prune(releases: Path, keep: str) -> None:
-    """Keep the newest few releases (for rollback); remove older ones and stale temp dirs."""
+@dataclass(frozen=True)
+class Retention:
+    """Which releases pruning keeps: the newest ``count`` (the current one among them),
+    and besides, with ``days``, every release made in the last ``days`` days. The
+    current release is always kept, and the history (``history/``) is never pruned."""
+
+    count: int = KEEP_RELEASES
+    days: float = 0.0
+
+
+def prune(releases: Path, current: str, keep: Retention | None = None) -> list[str]:
+    """Remove the releases ``keep`` does not keep (and no other folder); returns their ids."""
+    keep = keep or Retention()
     candidates = sorted(
         (
             p
             for p in releases.iterdir()
-            if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+            if p.is_dir()
+            and not p.is_symlink()
+            and not p.name.startswith(".")
+            and p.name != HISTORY_DIR
         ),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
-    for old in candidates[KEEP_RELEASES:]:
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+    cutoff = time.time() - keep.days * 86400 if keep.days > 0 else None
+    removed = []
+    for old in candidates[max(keep.count, 1) :]:
+        if old.name == current or (cutoff is not None and old.stat().st_mtime >= cutoff):
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old.name)
+    return removed

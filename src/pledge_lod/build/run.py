@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 from ..release import layout
 from .assemble import Staged, assemble, release_id
+from .changes import Changeset, changeset_for, plan, record
 from .dumps import DumpWriter, write_dumps
 from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
 from .progress import Progress, stderr_progress
-from .releases_folder import new_work_folder, prune
+from .releases_folder import Retention, new_work_folder, prune
 from .store_loader import StoreLoader
 
 
@@ -54,9 +56,14 @@ class _Children:
 
 
 def build(
-    inputs: BuildInputs, progress: Progress = stderr_progress, switch: bool = True
+    inputs: BuildInputs,
+    progress: Progress = stderr_progress,
+    switch: bool = True,
+    keep: Retention | None = None,
 ) -> BuildResult:
-    """Build a release and (by default) make it current. Publishes nothing on failure."""
+    """Build a release and (by default) make it current, recording it in the history as
+    a new version, then prune old releases (``keep``; the history is never pruned).
+    Publishes nothing on failure."""
     releases = inputs.releases_dir
     work, lock = new_work_folder(releases)
     children: _Children | None = None
@@ -70,12 +77,19 @@ def build(
         if mapped is None or not result.ok:
             pipeline.timer.stage(f"build failed: {len(result.errors)} problems; nothing published")
             return result
-        result.release = _release(inputs, pipeline, mapped, children)
+        result.release, changeset = _release(inputs, pipeline, mapped, children)
         info = result.release
         if switch:
             layout.switch_current(releases, info.id)
             result.switched = True
-            prune(releases, keep=info.id)
+            # After the switch: a build killed in between leaves a history one version
+            # short, whose next version holds both changes, never a version unpublished.
+            started = time.perf_counter()
+            version = record(releases, info, changeset)
+            if version is not None:
+                took = time.perf_counter() - started
+                pipeline.timer.stage(f"recorded as version {version.number} in {took:.2f} s")
+            prune(releases, current=info.id, keep=keep or Retention())
         pipeline.timer.stage(f"release {info.id} ready at {info.path}")
         return result
     finally:
@@ -87,17 +101,28 @@ def build(
 
 def _release(
     inputs: BuildInputs, pipeline: Pipeline, mapped: Mapped, children: _Children
-) -> layout.ReleaseInfo:
-    """The release of this input: the one already built from it, or a new one."""
+) -> tuple[layout.ReleaseInfo, Changeset | None]:
+    """The release of this input: the one already built from it, or a new one with
+    its changes against the latest version."""
     rid = release_id(inputs, mapped, children.data_nt)
     existing = inputs.releases_dir / rid
     try:
         info = layout.read_release(existing)
         pipeline.timer.stage(f"release {rid} already exists (same input); reusing it")
-        return info
+        return info, None
     except layout.ReleaseError:
         shutil.rmtree(existing, ignore_errors=True)  # damaged: make it again
     store = pipeline.store_for(children.stage / layout.STORE_DIR, mapped.kos)
     pipeline.store = None
-    staged = Staged(children.stage, rid, children.data_nt, children.dumps_written)
-    return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer)
+    pipeline.chunks.finish()
+    started = time.perf_counter()
+    changeset = changeset_for(inputs.releases_dir, children.data_nt, pipeline.chunks.chunks)
+    pipeline.timer.stage(
+        f"changes computed in {time.perf_counter() - started:.2f} s: "
+        f"{len(changeset.changes)} resources changed"
+    )
+    staged = Staged(
+        children.stage, rid, children.data_nt, children.dumps_written,
+        pipeline.chunks, changeset, plan(inputs.releases_dir, changeset),
+    )  # fmt: skip
+    return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer), changeset

@@ -21,6 +21,8 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
 from ..rdf import vocab as v
 from ..records import DatasetInfo
 from ..release import layout
+from ..release.history import CHANGESET_FILE, RDF_PATCH_MEDIA_TYPE
+from .changes import VersionPlan
 from .graph_stats import GraphStats
 
 SD = Namespace(v.SD)
@@ -74,9 +76,10 @@ def describe_dataset(
     created: str,
     dumps_dir: Path,
     counts: DatasetCounts | None = None,
+    version: VersionPlan | None = None,
 ) -> str:
     """VoID + DCAT description of the release, as Turtle; given ``counts``, with the
-    dataset the SPARQL endpoint serves."""
+    dataset the SPARQL endpoint serves; given ``version``, with the version chain."""
     g = rdflib.Graph()
     for prefix, ns in (("void", VOID), ("dcat", DCAT), ("dcterms", DCTERMS), ("foaf", FOAF),
                        ("sd", SD), ("owl", OWL), ("xsd", XSD)):  # fmt: skip
@@ -91,6 +94,8 @@ def describe_dataset(
     _describe_reconciliation_service(g, iris, ds)
     if counts is not None:
         _describe_endpoint_dataset(g, iris, info, ds, service, counts)
+    if version is not None:
+        _describe_versions(g, iris, ds, version, created)
     return g.serialize(format="turtle")
 
 
@@ -313,3 +318,68 @@ def _describe_endpoint_dataset(
 
 def _regex_escape(text: str) -> str:
     return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
+RDF_PATCH_SPEC = "https://afs.github.io/rdf-patch/"
+#: DCAT 3's versioning terms, which rdflib's closed DCAT namespace (DCAT 2) lacks.
+DCAT3 = Namespace(str(DCAT))
+
+
+def version_iri(base: str, number: int) -> str:
+    """The IRI of one version of the dataset (the server resolves ``/releases/{n}``)."""
+    return f"{base}/releases/{number}"
+
+
+def _describe_versions(
+    g: rdflib.Graph, iris: v.Iris, ds: URIRef, plan: VersionPlan, created: str
+) -> None:
+    """The DCAT version chain: the dataset is this version (``dcat:version``, its
+    predecessor as ``dcat:previousVersion``) and has every recorded version, each a
+    dataset with its predecessor and, while its release is kept, its dumps and its
+    changeset (an RDF Patch against its predecessor) as distributions."""
+    base = iris.base
+    g.add((ds, DCAT3.version, Literal(str(plan.number))))
+    if plan.previous is not None:
+        g.add((ds, DCAT3.previousVersion, URIRef(version_iri(base, plan.previous))))
+    versions = [*plan.earlier, (plan.number, "", created, True)]
+    previous: int | None = None
+    for number, _rid, issued, kept in versions:
+        node = URIRef(version_iri(base, number))
+        g.add((ds, DCAT3.hasVersion, node))
+        g.add((node, RDF.type, DCAT.Dataset))
+        g.add((node, DCAT3.isVersionOf, ds))
+        g.add((node, DCAT3.version, Literal(str(number))))
+        g.add((node, DCTERMS.issued, Literal(issued, datatype=XSD.dateTime)))
+        if previous is not None:
+            g.add((node, DCAT3.previousVersion, URIRef(version_iri(base, previous))))
+        previous = number
+        if kept:
+            _describe_version_files(g, str(node))
+    s = plan.summary
+    text = (f"Version {plan.number}: {s['records_added']} records added, "
+            f"{s['records_changed']} changed, {s['records_removed']} removed; "
+            f"{s['triples_added']} triples added, {s['triples_removed']} removed.")  # fmt: skip
+    g.add((URIRef(version_iri(base, plan.number)), DCTERMS.description, Literal(text, lang="en")))
+
+
+def _describe_version_files(g: rdflib.Graph, node: str) -> None:
+    """One version's N-Triples dump and changeset, as distributions."""
+    dump = URIRef(f"{node}/{layout.DUMPS_DIR}/{layout.DUMP_FORMATS['nt'][0]}")
+    dist = URIRef(f"{node}#dump-nt")
+    g.add((URIRef(node), DCAT.distribution, dist))
+    g.add((dist, RDF.type, DCAT.Distribution))
+    g.add((dist, DCTERMS.title, Literal("Dump as application/n-triples", lang="en")))
+    g.add((dist, DCAT.downloadURL, dump))
+    g.add((dist, DCAT.mediaType, URIRef(IANA + "application/n-triples")))
+    patch = URIRef(f"{node}/{CHANGESET_FILE}")
+    dist = URIRef(f"{node}#changeset")
+    g.add((URIRef(node), DCAT.distribution, dist))
+    g.add((dist, RDF.type, DCAT.Distribution))
+    title = "The changes since the previous version, as an RDF Patch (gzip)"
+    g.add((dist, DCTERMS.title, Literal(title, lang="en")))
+    g.add((dist, DCAT.downloadURL, patch))
+    # application/rdf-patch is not registered with IANA: stated as a format, not as
+    # an IANA media type.
+    g.add((dist, DCTERMS["format"], Literal(RDF_PATCH_MEDIA_TYPE)))
+    g.add((dist, DCTERMS.conformsTo, URIRef(RDF_PATCH_SPEC)))
+    g.add((dist, DCAT.compressFormat, URIRef(IANA + "application/gzip")))

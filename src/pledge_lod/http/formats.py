@@ -8,7 +8,8 @@ these (the first wins for ``*/*`` or no Accept header); :mod:`.negotiation` choo
 
 Kinds: ``graph`` (an RDF graph: documents, CONSTRUCT/DESCRIBE answers), ``results``
 (SPARQL result sets: SELECT/ASK), ``html`` (pages for people), ``feed`` (Atom) and
-``text`` (robots.txt, plain error bodies) and ``json`` (the OpenAPI description).
+``text`` (robots.txt, plain error bodies), ``json`` (the OpenAPI description) and
+``links`` (Memento TimeMaps).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ HTML_KIND = "html"
 FEED = "feed"
 TEXT_KIND = "text"
 JSON_KIND = "json"
+LINKS_KIND = "links"
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +80,17 @@ TSV = Format("tsv", RESULTS, "text/tab-separated-values", "TSV", "tsv", (), ("ts
              "SPARQL_Results_TSV")
 ATOM = Format("atom", FEED, "application/atom+xml", "Atom feed", "atom", (), ("atom",))
 TEXT = Format("txt", TEXT_KIND, "text/plain", "Plain text", "txt", (), ("text", "txt"))
+#: A Memento TimeMap (RFC 7089 section 5): links in the CoRE Link Format (RFC 6690),
+#: whose registration defines no charset parameter (it is UTF-8).
+LINK_FORMAT = Format("link", LINKS_KIND, "application/link-format", "TimeMap (link format)",
+                     "link", charset=False)
+#: Datasets (named graphs): the Linked Data Event Stream's pages, whose members'
+#: states are named graphs (LDES 1.0, "Versions and transactions").
+TRIG = Format("trig", GRAPH, "application/trig", "TriG", "trig", (), ("trig",), "TriG")
+NQUADS = Format("nq", GRAPH, "application/n-quads", "N-Quads", "nq", (), ("nq", "nquads"),
+                "N-Quads", charset=False)
+#: A page of the Linked Data Event Stream: TriG first (readable), N-Quads.
+DATASET_FORMATS: tuple[Format, ...] = (TRIG, NQUADS)
 OPENAPI = Format("openapi", JSON_KIND, "application/json", "OpenAPI description", "json",
                  charset=False)
 

@@ -78,6 +78,14 @@ class QueryFailed(StoreError):
     """A user's query could not be evaluated (out of memory, CPU, a worker that died)."""
 
 
+class TimeTravelUnavailable(StoreError):
+    """This backend cannot open an older release (Memento needs the embedded store)."""
+
+
+class ReleaseGone(StoreError):
+    """The release asked for is not kept any more (pruned, or never built here)."""
+
+
 @dataclass(frozen=True)
 class QueryLimits:
     """What bounds a user's query: the part of the settings a query runner uses."""
@@ -175,11 +183,24 @@ class QueryRunner(Protocol):
 
 
 class Store(Protocol):
-    """A backend: hands out snapshots of its current release."""
+    """A backend: hands out snapshots of its current release, and (for time travel) of
+    the older releases it still keeps."""
 
     name: str
+    #: Whether :meth:`kept_releases` and :meth:`pinned` work on this backend.
+    time_travel: bool
 
     def snapshot(self) -> Snapshot: ...
+
+    def kept_releases(self) -> list[ReleaseInfo]:
+        """The releases still on disk, the current one among them, oldest first (by
+        their ``created``). TimeTravelUnavailable if the backend keeps none."""
+        ...
+
+    def pinned(self, release_id: str) -> Snapshot:
+        """A read-only snapshot of the kept release ``release_id``. ReleaseGone if it is
+        not kept, TimeTravelUnavailable if the backend cannot open older releases."""
+        ...
 
     def query_runner(self, limits: QueryLimits) -> QueryRunner: ...
 

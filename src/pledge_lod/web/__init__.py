@@ -15,8 +15,16 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Settings
+from ..release.history import History
 from ..sparql import create_blueprint
-from ..store import Store, StoreError, StoreUnavailable, open_store
+from ..store import (
+    ReleaseGone,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    TimeTravelUnavailable,
+    open_store,
+)
 from . import openapi, reconcile, routes, search
 from .caches import ResponseCache
 from .http import error_response, finish
@@ -43,7 +51,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.config["PLEDGE_LOD_SETTINGS"] = settings
     if store is None:
         store = open_store(settings)
-    app.extensions["pledge_lod"] = Site(PageLimits.from_settings(settings), store)
+    history = History.open(settings.releases_dir)
+    app.extensions["pledge_lod"] = Site(PageLimits.from_settings(settings), store, history)
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(search.bp)  # /search, /search/suggest, /opensearch.xml
@@ -138,6 +147,14 @@ def _register_error_handlers(app: Flask) -> None:
             "the data store is not available right now; try again shortly",
             headers={"Retry-After": str(exc.retry_after)},
         )
+
+    @app.errorhandler(TimeTravelUnavailable)
+    def _no_time_travel(exc: TimeTravelUnavailable) -> Response:
+        return error_response(501, str(exc))
+
+    @app.errorhandler(ReleaseGone)
+    def _gone(exc: ReleaseGone) -> Response:
+        return error_response(410, f"{exc}; its TimeMap lists the mementos still kept")
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:

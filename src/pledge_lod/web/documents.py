@@ -8,7 +8,9 @@
   kinds that have a listing, the listing's URL and total as ``rdfs:seeAlso``;
 * for UN SDG goals and targets it links to, ``rdfs:seeAlso`` our listing about them;
 * the document's own metadata: ``foaf:primaryTopic``, ``dcterms:isPartOf`` the dataset,
-  the licence and when it was last modified (the release's creation).
+  the licence, and when it was last modified: the date of the version that last changed
+  the resource (``dcterms:modified``, ``dcat:version`` its number, ``rdfs:seeAlso`` the
+  page of its versions), or the release's creation when no history is recorded.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from dataclasses import dataclass
 from pyoxigraph import Literal, NamedNode, Triple
 
 from ..rdf import vocab as v
+from ..release.history import History
 from ..store import Snapshot
+from .changes import LastChange, history_path, last_change
 from .listings import FACETS, KIND_FACET, SLUG_RE, index, sdg_listing
 from .serialize import ordered
 from .site import ReleaseData
@@ -55,6 +59,8 @@ class Description:
     truncated: bool
     listing: str | None  # path of the paged listing of its pledges
     listing_total: int | None
+    #: The version that last changed it (None: no history recorded for this release).
+    last_change: LastChange | None = None
 
 
 def _group_back(rows: list[dict], limit: int, pledges: bool) -> tuple[list[Backlinks], bool]:
@@ -79,7 +85,8 @@ def _group_back(rows: list[dict], limit: int, pledges: bool) -> tuple[list[Backl
 
 
 def describe(
-    snap: Snapshot, rd: ReleaseData, kind: str, slug: str, limit: int, page_size: int
+    snap: Snapshot, rd: ReleaseData, kind: str, slug: str, limit: int, page_size: int,
+    history: History | None = None,
 ) -> Description | None:
     """The document about ``/id/{kind}/{slug}``, or None if there is no such resource."""
     thing = rd.iris.thing(kind, slug)
@@ -110,7 +117,10 @@ def describe(
         listing = facet.path(slug)
         listing_total = index(snap, rd, facet, thing).total
         triples.append(Triple(doc, _SEE_ALSO, NamedNode(rd.base + listing)))
-    triples.extend(document_metadata(rd, doc, this, snap))
+    last = last_change(history, rd.release, thing) if history is not None else None
+    triples.extend(document_metadata(rd, doc, this, snap, last))
+    if last is not None:
+        triples.append(Triple(doc, _SEE_ALSO, NamedNode(rd.base + history_path(kind, slug))))
     return Description(
         kind,
         slug,
@@ -121,6 +131,7 @@ def describe(
         truncated,
         listing,
         listing_total,
+        last,
     )
 
 
@@ -159,11 +170,14 @@ def _backlink_triples(
 
 
 def document_metadata(
-    rd: ReleaseData, doc: NamedNode, topic: NamedNode, snap: Snapshot
+    rd: ReleaseData, doc: NamedNode, topic: NamedNode, snap: Snapshot,
+    last: LastChange | None = None,
 ) -> list[Triple]:
     """``<doc> a foaf:Document; foaf:primaryTopic <topic>; dcterms:isPartOf <dataset>;
-    dcterms:license ...; dcterms:modified <release created>``."""
+    dcterms:license ...; dcterms:modified <when it last changed>`` (and ``dcat:version``
+    the version that changed it, when the history says)."""
     info = rd.dataset(snap)
+    modified = last.created if last is not None else rd.release.created
     out = [
         Triple(doc, _TYPE, NamedNode(v.FOAF + "Document")),
         Triple(doc, NamedNode(v.FOAF + "primaryTopic"), topic),
@@ -171,9 +185,11 @@ def document_metadata(
         Triple(
             doc,
             NamedNode(v.DCTERMS + "modified"),
-            Literal(rd.release.created, datatype=NamedNode(v.XSD + "dateTime")),
+            Literal(modified, datatype=NamedNode(v.XSD + "dateTime")),
         ),
     ]
+    if last is not None:
+        out.append(Triple(doc, NamedNode(v.DCAT + "version"), Literal(str(last.number))))
     if info.licence:
         out.append(Triple(doc, NamedNode(v.DCTERMS + "license"), NamedNode(info.licence)))
     return out

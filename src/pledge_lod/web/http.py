@@ -130,6 +130,7 @@ TITLES = {
     413: "Content too large",
     414: "URI too long",
     500: "Internal server error",
+    501: "Not implemented",
     503: "Service unavailable",
 }
 

@@ -164,6 +164,10 @@ def document(limits: ApiLimits, base: str) -> dict[str, Any]:
         **_file_paths(),
         **_search_paths(),
     }
+    from .openapi_history import changes_paths, history_paths  # built on the helpers here
+
+    paths.update(history_paths())
+    paths.update(changes_paths())
     paths["/sparql"] = _sparql(limits)
     paths["/sparql/"] = _sparql(limits)
     return {
@@ -251,7 +255,8 @@ def _document_paths() -> dict[str, Any]:
     )
     paths["/doc/{kind}/{name}"] = _get(
         "The document about a thing, in the format negotiated or fixed by an extension",
-        {**_ok(DOC_FORMATS, "The document"), **_common_errors()},
+        {**_ok(DOC_FORMATS, "The document"), **_common_errors(),
+         "410": _error("Removed from the dataset; Link names its Memento TimeGate and TimeMap")},
         [
             _param("kind", "path", "Kind of thing", {"type": "string", "enum": kinds}),
             _param("name", "path", f"Identifier, optionally with an extension: {doc_exts}",

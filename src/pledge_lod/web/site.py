@@ -19,6 +19,7 @@ from pyoxigraph import NamedNode
 
 from ..config import Settings
 from ..rdf import vocab as v
+from ..release.history import History
 from ..release.layout import ReleaseInfo
 from ..store import Snapshot, Store
 from .caches import LRU, SNAPSHOT_KEY
@@ -64,7 +65,7 @@ class ReleaseData:
         self.iris = v.Iris(release.base)
         self.base = self.iris.base
         self.queries = Queries.for_release(self.base, release.graphs)
-        self.created = _parse_time(release.created)
+        self.created = parse_time(release.created)
         self._memo: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.indexes: LRU[Any] = LRU(4096)
@@ -143,14 +144,16 @@ class PageLimits:
 class Site:
     """What a worker keeps between requests."""
 
-    def __init__(self, limits: PageLimits, store: Store):
+    def __init__(self, limits: PageLimits, store: Store, history: History):
         self.limits = limits
         self.store = store
+        #: The recorded versions and their changes (Memento, /changes); read-only.
+        self.history = history
         self.rendered: LRU[Rendered] = LRU(
             max_entries=8192, max_bytes=64 * 1024 * 1024, size_of=lambda r: len(r.body) + 200
         )
         self.objects: LRU[Any] = LRU(max_entries=1024)
-        self._releases: LRU[ReleaseData] = LRU(max_entries=4)
+        self._releases: LRU[ReleaseData] = LRU(max_entries=8)  # mementos' releases too
 
     def release_data(self, release: ReleaseInfo) -> ReleaseData:
         return self._releases.get_or_make(release.id, lambda: ReleaseData(release))
@@ -171,7 +174,7 @@ def snapshot() -> Snapshot:
     return snap
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -16,17 +16,35 @@ import time
 from pathlib import Path
 
 import pyoxigraph
+from cachetools import LRUCache
 from pyoxigraph import QueryBoolean, QuerySolutions, Variable
 
 from ...config import Settings
-from ...release.layout import ReleaseError, ReleaseInfo, current_id, read_current
-from ..base import Bindings, QueryLimits, QuerySyntaxError, SelectResult, StoreUnavailable
+from ...release.layout import (
+    MANIFEST,
+    ReleaseError,
+    ReleaseInfo,
+    current_id,
+    read_current,
+    read_release,
+)
+from ..base import (
+    Bindings,
+    QueryLimits,
+    QuerySyntaxError,
+    ReleaseGone,
+    SelectResult,
+    StoreUnavailable,
+)
 from .executor import Executor
 
 log = logging.getLogger(__name__)
 
 #: How often (seconds) to look whether ``current`` moved; a readlink is cheap.
 RECHECK_S = 0.5
+#: Older releases kept open for time travel, per worker: each open RocksDB costs file
+#: handles and a little memory, and mementos of one or two releases are the usual load.
+PINNED_OPEN = 4
 
 
 def _subs(bindings: Bindings | None) -> dict[Variable, object] | None:
@@ -83,10 +101,13 @@ class EmbeddedStore:
     """Follows ``{releases_dir}/current``; opens each release read-only once."""
 
     name = "oxigraph"
+    time_travel = True
 
     def __init__(self, releases_dir: Path):
         self.releases_dir = releases_dir
         self._lock = threading.Lock()
+        self._pinned: LRUCache[str, EmbeddedSnapshot] = LRUCache(PINNED_OPEN)
+        self._kept: tuple[tuple[str, ...], list[ReleaseInfo]] = ((), [])
         self._snapshot: EmbeddedSnapshot | None = None
         self._link: str | None = None
         self._checked = 0.0
@@ -159,5 +180,53 @@ class EmbeddedStore:
                     return self._snapshot
                 raise StoreUnavailable(str(exc)) from exc
 
+    def kept_releases(self) -> list[ReleaseInfo]:
+        """The release folders on disk (those the build has not pruned), oldest first.
+        Manifests are read again only when the folder's list of names changes."""
+        try:
+            names = tuple(sorted(
+                entry.name for entry in self.releases_dir.iterdir()
+                if not entry.name.startswith(".") and not entry.is_symlink()
+                and (entry / MANIFEST).is_file()
+            ))
+        except OSError:
+            return []
+        known_names, known = self._kept
+        if names == known_names:
+            return known
+        found = []
+        for name in names:
+            try:
+                found.append(read_release(self.releases_dir / name))
+            except ReleaseError:
+                continue  # damaged or half-removed: not a release to travel to
+        found.sort(key=lambda info: (info.created, info.id))
+        self._kept = (names, found)
+        return found
+
+    def pinned(self, release_id: str) -> EmbeddedSnapshot:
+        """A kept release's store, opened read-only once and kept in a small LRU (the
+        current release is the snapshot the store already has open)."""
+        current = self.snapshot()
+        if current.release.id == release_id:
+            return current
+        with self._lock:
+            found = self._pinned.get(release_id)
+            if found is not None:
+                return found
+        path = self.releases_dir / release_id
+        if "/" in release_id or release_id.startswith(".") or not (path / MANIFEST).is_file():
+            raise ReleaseGone(f"release {release_id} is not kept any more")
+        try:
+            release = read_release(path)
+            store = pyoxigraph.Store.read_only(str(release.store_path))
+        except (ReleaseError, OSError) as exc:
+            raise ReleaseGone(f"release {release_id} cannot be opened any more ({exc})") from exc
+        snap = EmbeddedSnapshot(release, store)
+        with self._lock:
+            self._pinned[release_id] = snap
+        return snap
+
     def close(self) -> None:
         self._snapshot = None
+        self._pinned.clear()

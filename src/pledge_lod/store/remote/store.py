@@ -39,7 +39,14 @@ from pyoxigraph import NamedNode, Triple
 from ...config import Settings
 from ...release.layout import ReleaseError, ReleaseInfo, read_release
 from ...release.on_store import current_release_id, read_manifest
-from ..base import Bindings, QueryLimits, QuerySyntaxError, SelectResult, StoreUnavailable
+from ..base import (
+    Bindings,
+    QueryLimits,
+    QuerySyntaxError,
+    SelectResult,
+    StoreUnavailable,
+    TimeTravelUnavailable,
+)
 from .client import QueryClient
 from .http import Response, where
 from .results import JSON_RESULTS, NTRIPLES, results_of, triples_of
@@ -207,6 +214,9 @@ class RemoteStore:
     """Follows the pointer on the remote store; hands out snapshots of the current release."""
 
     name = "remote"
+    #: Publish keeps a few older releases' graphs for rollback only; this backend reads
+    #: the current one, so Memento needs the embedded store (the web answers 501).
+    time_travel = False
     #: How often (seconds) to look whether the pointer moved: one tiny query.
     recheck_s = 2.0
 
@@ -287,8 +297,18 @@ class RemoteStore:
         finally:
             self._lock.release()
 
+    def kept_releases(self) -> list[ReleaseInfo]:
+        raise TimeTravelUnavailable(_NO_TIME_TRAVEL)
+
+    def pinned(self, release_id: str) -> RemoteSnapshot:
+        raise TimeTravelUnavailable(_NO_TIME_TRAVEL)
+
     def close(self) -> None:
         self._snapshot = None
+
+
+_NO_TIME_TRAVEL = ("time travel (Memento) needs the embedded store: the remote backend "
+                   "serves only the current release")
 
 
 def _nothing_published(client: QueryClient) -> ReleaseError:

@@ -9,6 +9,7 @@ from flask import Response, send_file
 from ...http.formats import TEXT
 from ...release.layout import DUMP_FORMATS
 from ..http import error_response, represent
+from ..memento import original_links
 from ..site import snapshot
 from .common import bp, release_now
 
@@ -48,7 +49,12 @@ def dump(name: str) -> Response:
         return error_response(404, f"there is no dump {name!r}; see /.well-known/void for the list")
     suffix = "." + name.rsplit(".", 1)[-1]
     media = _MEDIA_BY_SUFFIX.get(suffix, "application/octet-stream")
-    return _release_file(f"dumps/{name}", media, f"dump-{name}")
+    resp = _release_file(f"dumps/{name}", media, f"dump-{name}")
+    _snap, rd = release_now()
+    links = original_links(rd, f"/dumps/{name}")
+    if links:
+        resp.headers["Link"] = ", ".join(link.header() for link in links)
+    return resp
 
 
 @bp.get("/sitemap.xml")

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from flask import Response, redirect
 
-from ...http.formats import DOC_FORMATS, HTML, RDF_FORMATS
+from ...http.formats import DOC_FORMATS, HTML, RDF_FORMATS, Format
 from ...http.negotiation import split_ext
 from ...rdf import vocab as v
 from .. import pages
 from ..documents import Description, describe, valid_slug
 from ..home import home_context
 from ..http import Link, alternates, error_response, not_acceptable, represent, root
-from ..site import Rendered, site
+from ..memento import had_past, original_links
+from ..site import ReleaseData, Rendered, site
 from .common import (
     bp,
     built,
@@ -75,7 +76,10 @@ def home() -> Response:
 def thing(kind: str, slug: str) -> Response:
     """303 See Other to the document (Cool URIs for the Semantic Web, section 4.3)."""
     snap, rd = release_now()
-    if not valid_slug(slug) or not rd.ask(snap, rd.queries.exists, rd.iris.thing(kind, slug)):
+    if not valid_slug(slug) or not (
+        rd.ask(snap, rd.queries.exists, rd.iris.thing(kind, slug))
+        or had_past(f"/doc/{kind}/{slug}", rd)  # its document says it is gone
+    ):
         return error_response(404, f"there is no {kind} {slug!r} in this dataset")
     target = f"{root()}/doc/{kind}/{slug}"
     resp = redirect(target, code=303)
@@ -102,13 +106,13 @@ def document(kind: str, name: str) -> Response:
     limits = site().limits
     desc: Description | None = built(
         (rd.release.id, path),
-        lambda: describe(snap, rd, kind, slug, limits.backlink_limit, limits.page_size),
+        lambda: describe(snap, rd, kind, slug, limits.backlink_limit, limits.page_size,
+                         site().history),
     )
     if desc is None:
-        return error_response(
-            404, f"there is no {kind} {slug!r} in this dataset", fmt, negotiated=negotiated
-        )
+        return _missing(rd, kind, slug, name, fmt, negotiated)
     links.append(Link(f"{root()}/id/{kind}/{slug}", "describes"))
+    links += original_links(rd, f"/doc/{kind}/{name}")
     if desc.listing:
         links.append(
             Link(root() + desc.listing, "related", "text/html", "Its pledges, page by page")
@@ -139,4 +143,20 @@ def document(kind: str, name: str) -> Response:
         negotiated=negotiated,
         content_location=f"{root()}{path}.{fmt.extension}",
         links=links,
+    )
+
+
+def _missing(
+    rd: ReleaseData, kind: str, slug: str, name: str, fmt: Format, negotiated: bool
+) -> Response:
+    """404, or 410 Gone with the links to its past when a kept release still has it."""
+    if had_past(f"/doc/{kind}/{slug}", rd):
+        gone = ", ".join(link.header() for link in original_links(rd, f"/doc/{kind}/{name}"))
+        return error_response(
+            410, f"the {kind} {slug!r} was removed from this dataset; its earlier versions "
+            "are listed in its TimeMap (see the Link header)", fmt,
+            negotiated=negotiated, headers={"Link": gone},
+        )
+    return error_response(
+        404, f"there is no {kind} {slug!r} in this dataset", fmt, negotiated=negotiated
     )
