@@ -159,19 +159,19 @@ def _reconcile(rd: ReleaseData, key: str, q: Any) -> list[dict[str, Any]]:
     try:
         for any_word in (False, True):  # all the words; then any, for names with a typo
             for kind in _types_of(key, q):
-                page = index.search(text, Filters(type=kind), limit=limit * 4, any_word=any_word)
-                for hit in page.hits:
-                    found.setdefault(hit.iri, hit.type)
+                hits = index.matches(text, Filters(type=kind), limit * 4, any_word)
+                for iri, hit_type in hits:
+                    found.setdefault(iri, hit_type)
             if found:
                 break
     except QueryError as exc:
         raise BadRequest(f"query {key}: {exc}") from exc
     out = []
     for iri, kind in found.items():
-        facets = index.facets(iri)
+        names, facets = index.names_and_facets(iri)
         if any(not (allowed & facets) for allowed in wanted):
             continue
-        name, score = _best_name(text, index.names(iri))
+        name, score = _best_name(text, names)
         out.append({"id": iri, "name": name, "score": score, "match": False,
                     "type": [{"id": kind, "name": TYPE_NAMES[kind]}]})
     out.sort(key=lambda c: -c["score"])
@@ -234,10 +234,10 @@ def _resolve(rd: ReleaseData, index: SearchIndex, facet: str, value: Any) -> set
         return {text}
     kind = "goal" if facet == "goal" else "place"
     try:
-        hits = index.search(text, Filters(type=kind), limit=20).hits
+        hits = index.matches(text, Filters(type=kind), 20)
     except QueryError:
         return set()
-    return {h.iri for h in hits if any(fold(n) == fold(text) for n in index.names(h.iri))}
+    return {iri for iri, _t in hits if any(fold(n) == fold(text) for n in index.names(iri))}
 
 
 # -- suggest, preview, data extension -----------------------------------------------------
