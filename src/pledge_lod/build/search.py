@@ -15,6 +15,7 @@ does for mapped N-Triples (build/cache.py), is not done yet.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from itertools import chain, groupby
@@ -99,16 +100,21 @@ def nt_facts(data_nt: Path, wanted: re.Pattern[bytes]) -> Iterator[tuple[str, li
     wanted are found in large blocks by one regular expression. A line with an escape
     (``\\``) or in another form is parsed by pyoxigraph, so values are the parser's."""
     subject, facts = b"", []
+    preds: dict[bytes, str] = {}
     for block in _blocks(data_nt):
         for m in wanted.finditer(block):
-            start = block.rfind(b"\n", 0, m.start()) + 1
-            s = block[start:m.start()]
-            obj = m.group(2)
-            if s[:1] != b"<" or b" " in s or b"\\" in s or (b"\\" in obj and obj[:1] != b'"'):
+            at = m.start()
+            start = block.rfind(b"\n", 0, at) + 1
+            s = block[start:at]
+            pred, obj = m.groups()
+            if (s != subject and (s[:1] != b"<" or b" " in s or b"\\" in s)) or (
+                b"\\" in obj and obj[:1] != b'"'
+            ):
                 iri, fact = _parsed(block[start:m.end()])
                 s = b"<" + iri.encode()
             else:
-                fact = _object(m.group(1).decode(), obj.decode())
+                p = preds.get(pred) or preds.setdefault(pred, pred.decode())
+                fact = _object(p, obj.decode())
             if s != subject:
                 if facts:
                     yield subject[1:].decode(), facts
@@ -156,22 +162,20 @@ def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row
     kind = None
     facets: list[tuple[str, str]] = []
     by_lang: dict[str, dict[str, list[str]]] = {}
-    goal, place = (iris.term("sdgGoal"), v.SDGO + "isTargetOf"), (v.DCTERMS + "spatial",
-                                                                   iris.term("country"))
+    roles = _roles(iris.vocab)
     for p, o, lang in facts:
-        if p == v.RDF_TYPE and o in KOS_TYPES:
-            kind = KOS_TYPES[o]
-        elif p == v.SKOS + "inScheme":
+        role = roles.get(p)
+        if role is None:
+            continue
+        if role == "type":
+            kind = KOS_TYPES.get(o, kind)
+        elif role == "scheme":
             kind = SCHEME_TYPES.get(o.rsplit("/", 1)[-1], kind)
-        elif p in goal:
-            facets.append(("goal", o))
-        elif p in place:
-            facets.append(("place", o))
+        elif role in ("goal", "place"):
+            facets.append((role, o))
         elif lang is not None:
-            column = _COLUMNS.get(p)
-            if column:
-                texts = by_lang.setdefault(lang, {})
-                texts.setdefault(column, []).append(o)
+            texts = by_lang.setdefault(lang, {})
+            texts.setdefault(role, []).append(o)
     if kind is None:
         prefix = iris.base + "/id/"
         minted = iri[len(prefix):].split("/", 1)[0] if iri.startswith(prefix) else ""
@@ -203,6 +207,20 @@ def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row
             text="\n".join(cols.get("text", [])),
             facets=tuple(dict.fromkeys(facets)),
         )
+
+
+@functools.cache
+def _roles(vocab: str) -> dict[str, str]:
+    """What each predicate :func:`resource_rows` reads tells: a column, a facet, a type."""
+    return {
+        **_COLUMNS,
+        v.RDF_TYPE: "type",
+        v.SKOS + "inScheme": "scheme",
+        vocab + "sdgGoal": "goal",
+        v.SDGO + "isTargetOf": "goal",
+        v.DCTERMS + "spatial": "place",
+        vocab + "country": "place",
+    }
 
 
 def _first_label(by_lang: dict[str, dict[str, list[str]]]) -> str:
