@@ -41,6 +41,8 @@ from urllib.parse import quote, urlencode
 
 from pyoxigraph import RdfFormat, parse
 
+from pledge_lod.release.search_index import MAX_TERMS
+
 from .deref import LoadResult
 from .procs import BenchError, Server, Servers, free_port, machine_info, signals_raise, wait_http
 from .sparql_mix import JSON_RESULTS, count_answer, http_get, query_path
@@ -72,8 +74,11 @@ def sample_labels(release: Path, seed: int, reads: int = 400) -> list[tuple[str,
     rng = random.Random(seed)
     found: dict[str, str] = {}
     with open(dump, "rb") as f:
-        for _ in range(reads):
-            f.seek(rng.randrange(max(1, size - 65536)))
+        for i in range(reads):
+            # Half anywhere (mostly pledges), half in the first 3% of the file, where the
+            # build writes the registries (places, agents) before the pledges.
+            end = size if i % 2 else size * 3 // 100
+            f.seek(rng.randrange(max(1, end - 65536)))
             block = f.read(65536)
             lines = [ln for ln in block.split(b"\n")[1:-1] if RDFS_LABEL in ln]
             for line in lines[:4]:
@@ -90,11 +95,14 @@ def make_sample(labelled: list[tuple[str, str]], base: str, seed: int) -> Sample
                     if len(w) > 3 and w.isalpha()})
     if not words:
         raise BenchError("the sampled labels have no words to search for")
-    typed = []
+    by_kind: dict[str, list[tuple[str, str]]] = {}
     for iri, label in labelled:
         kind = iri[len(base) + 4:].split("/", 1)[0] if iri.startswith(base + "/id/") else ""
-        if kind in KINDS:
-            typed.append((kind, label))
+        # The service refuses a query of more than MAX_TERMS words (a 400 for the batch).
+        if kind in KINDS and len(label.split()) <= MAX_TERMS:
+            by_kind.setdefault(kind, []).append((kind, label))
+    # The batches mix the kinds evenly, as a sheet of places, organisations and titles.
+    typed = [x for group in zip(*by_kind.values(), strict=False) for x in group]
     picks = [rng.choice(words) for _ in range(300)]
     return Sample(
         words=picks,
