@@ -29,6 +29,8 @@ INDEX_DIR = "search"
 INDEX_VERSION = 1
 #: Boosts of the label, alternative label and text fields.
 BOOSTS = {"label": 10.0, "alt": 4.0, "text": 1.0}
+#: The fields that hold a resource's names.
+NAMES = ("label", "alt")
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 LANGUAGES = ("en", "es", "fr")
@@ -226,12 +228,13 @@ class SearchIndex:
         return Page(hits, result.count or 0, offset, limit)
 
     def matches(
-        self, text: str, filters: Filters, limit: int = 20, any_word: bool = False
+        self, text: str, filters: Filters, limit: int = 20, any_word: bool = False,
+        fields: Iterable[str] = tuple(BOOSTS),
     ) -> list[tuple[str, str]]:
-        """(IRI, type) of the hits of :meth:`search`, in its order, without their count
-        or snippets: reconciliation needs neither, and counting every match of common
-        words is most of a search's time on a large index (bench/RESULTS.md, issue 17)."""
-        query = self._query(text, filters, any_word=any_word)
+        """(IRI, type) of the hits of :meth:`search` (in ``fields``), in its order,
+        without their count or snippets: reconciliation needs neither, and counting
+        every match is costly on a large index (bench/RESULTS.md, issue 17)."""
+        query = self._query(text, filters, fields, any_word=any_word)
         searcher = self._index.searcher()
         docs = [searcher.doc(a) for _s, a in searcher.search(query, limit, count=False).hits]
         return [(d.get_first("iri"), d.get_first("type")) for d in docs]
