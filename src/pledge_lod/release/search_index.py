@@ -29,6 +29,8 @@ INDEX_DIR = "search"
 INDEX_VERSION = 1
 #: Boosts of the label, alternative label and text fields.
 BOOSTS = {"label": 10.0, "alt": 4.0, "text": 1.0}
+#: The fields that hold a resource's names.
+NAMES = ("label", "alt")
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 LANGUAGES = ("en", "es", "fr")
@@ -221,9 +223,21 @@ class SearchIndex:
         snippets = tantivy.SnippetGenerator.create(searcher, query, self._schema, "text")
         snippets.set_max_num_chars(200)
         hits = [self._hit(searcher, s, a, snippets) for s, a in result.hits]
-        hits = [h if h.snippet else _label_snippet(h, parse_terms(text, self._analyze))
-                for h in hits]
+        groups = parse_terms(text, self._analyze)
+        hits = [h if h.snippet else _label_snippet(h, groups, self._analyze) for h in hits]
         return Page(hits, result.count or 0, offset, limit)
+
+    def matches(
+        self, text: str, filters: Filters, limit: int = 20, any_word: bool = False,
+        fields: Iterable[str] = tuple(BOOSTS),
+    ) -> list[tuple[str, str]]:
+        """(IRI, type) of the hits of :meth:`search` (in ``fields``), in its order,
+        without their count or snippets: reconciliation needs neither, and counting
+        every match is costly on a large index (bench/RESULTS.md, issue 17)."""
+        query = self._query(text, filters, fields, any_word=any_word)
+        searcher = self._index.searcher()
+        docs = [searcher.doc(a) for _s, a in searcher.search(query, limit, count=False).hits]
+        return [(d.get_first("iri"), d.get_first("type")) for d in docs]
 
     def suggest(self, text: str, filters: Filters, limit: int = 10) -> list[Hit]:
         """Labels starting with what a person has typed so far, best first."""
@@ -254,20 +268,23 @@ class SearchIndex:
 
     def names(self, iri: str) -> list[str]:
         """Every label and alternative label of one resource, in every language."""
-        out: list[str] = []
-        for doc in self._rows(iri):
-            alt = doc.get_first("alt") or ""
-            out += [doc.get_first("label"), *(a for a in alt.split(" | ") if a)]
-        return list(dict.fromkeys(out))
+        return self.names_and_facets(iri)[0]
 
     def facets(self, iri: str) -> set[tuple[str, str]]:
         """The facet values of one resource (its goals and places)."""
-        out = set()
+        return self.names_and_facets(iri)[1]
+
+    def names_and_facets(self, iri: str) -> tuple[list[str], set[tuple[str, str]]]:
+        """:meth:`names` and :meth:`facets` from one read of the resource's rows."""
+        names: list[str] = []
+        facets = set()
         for doc in self._rows(iri):
+            alt = doc.get_first("alt") or ""
+            names += [doc.get_first("label"), *(a for a in alt.split(" | ") if a)]
             for value in doc.get_all("facet"):
                 name, _eq, rest = value.partition("=")
-                out.add((name, rest))
-        return out
+                facets.add((name, rest))
+        return list(dict.fromkeys(names)), facets
 
     def entry(self, iri: str) -> Hit | None:
         """One resource's English (or untagged, or first) row, for previews."""
@@ -292,10 +309,9 @@ def _marked(snippet: tantivy.Snippet) -> str:
     return b"".join([*out, text[pos:]]).decode("utf-8", "replace")
 
 
-def _label_snippet(hit: Hit, groups: list[list[str]]) -> Hit:
+def _label_snippet(hit: Hit, groups: list[list[str]], analyzer: tantivy.TextAnalyzer) -> Hit:
     """No match in the text: the label, its matching words marked."""
     wanted = {t for g in groups for t in g}
-    analyzer = _analyzer()
     words = [
         f"{MARK_START}{w}{MARK_END}" if set(analyzer.analyze(w)) & wanted else w
         for w in hit.label.split(" ")

@@ -24,7 +24,7 @@ from flask import Blueprint, Response, render_template, request
 from pyoxigraph import NamedNode
 
 from ..rdf import vocab as v
-from ..release.search_index import Filters, QueryError, SearchIndex
+from ..release.search_index import BOOSTS, NAMES, Filters, QueryError, SearchIndex
 from .search import TYPE_NAMES, index_of
 from .site import ReleaseData, site, snapshot
 
@@ -156,22 +156,26 @@ def _reconcile(rd: ReleaseData, key: str, q: Any) -> list[dict[str, Any]]:
     index = index_of(rd)
     wanted = _constraints(rd, index, key, q.get("properties", []))
     found: dict[str, str] = {}
+    # Names first (all the words; then any, for names with a typo), texts only when no
+    # name has the words: candidates are scored by their names, and matching every text
+    # of a million pledges took most of a batch's time (bench/RESULTS.md, issue 17).
+    passes = [(fields, any_word) for fields in (NAMES, tuple(BOOSTS)) for any_word in (False, True)]
     try:
-        for any_word in (False, True):  # all the words; then any, for names with a typo
+        for fields, any_word in passes:
             for kind in _types_of(key, q):
-                page = index.search(text, Filters(type=kind), limit=limit * 4, any_word=any_word)
-                for hit in page.hits:
-                    found.setdefault(hit.iri, hit.type)
+                hits = index.matches(text, Filters(type=kind), limit * 4, any_word, fields)
+                for iri, hit_type in hits:
+                    found.setdefault(iri, hit_type)
             if found:
                 break
     except QueryError as exc:
         raise BadRequest(f"query {key}: {exc}") from exc
     out = []
     for iri, kind in found.items():
-        facets = index.facets(iri)
+        names, facets = index.names_and_facets(iri)
         if any(not (allowed & facets) for allowed in wanted):
             continue
-        name, score = _best_name(text, index.names(iri))
+        name, score = _best_name(text, names)
         out.append({"id": iri, "name": name, "score": score, "match": False,
                     "type": [{"id": kind, "name": TYPE_NAMES[kind]}]})
     out.sort(key=lambda c: -c["score"])
@@ -234,10 +238,10 @@ def _resolve(rd: ReleaseData, index: SearchIndex, facet: str, value: Any) -> set
         return {text}
     kind = "goal" if facet == "goal" else "place"
     try:
-        hits = index.search(text, Filters(type=kind), limit=20).hits
+        hits = index.matches(text, Filters(type=kind), 20)
     except QueryError:
         return set()
-    return {h.iri for h in hits if any(fold(n) == fold(text) for n in index.names(h.iri))}
+    return {iri for iri, _t in hits if any(fold(n) == fold(text) for n in index.names(iri))}
 
 
 # -- suggest, preview, data extension -----------------------------------------------------

@@ -1,0 +1,80 @@
+"""The index's rows are read from the build's N-Triples (written by pyoxigraph's
+serializer) by a fast line reader, not by parsing every triple: what it reads must be
+what pyoxigraph's parser reads, escapes and language tags included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyoxigraph import Literal, RdfFormat, parse, serialize
+
+from pledge_lod.build.search import _wanted, nt_facts, write_search_index
+from pledge_lod.rdf.vocab import Iris
+from pledge_lod.release.search_index import Filters, SearchIndex
+
+BASE = "http://example.org"
+LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
+ABSTRACT = "<http://purl.org/dc/terms/abstract>"
+SPATIAL = "<http://purl.org/dc/terms/spatial>"
+P1 = f"<{BASE}/id/pledge/p1>"
+NT = "\n".join([
+    f'{P1} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{BASE}/def/pledge#Pledge> .',
+    f'{P1} {LABEL} "Caf\\u00E9 \\"quoted\\" \\\\ back"@EN-gb .',
+    f'{P1} {ABSTRACT} "First line\\nsecond line\\tand a tab \\U0001F600"@en .',
+    f'{P1} {SPATIAL} <{BASE}/id/place/x> .',
+    f'{P1} <{BASE}/def/pledge#sdgGoal> <http://metadata.un.org/sdg/5> .',
+    f'<{BASE}/id/place/x>\t{LABEL}\t"Tabbed Town" .',
+    f'<{BASE}/id/place/x> <http://www.w3.org/2002/07/owl#sameAs> <http://example.com/q> .',
+    f'<{BASE}/id/place/x> <https://schema.org/alternateName> "Town"^^'
+    '<http://www.w3.org/2001/XMLSchema#string> .',
+    f'<{BASE}/id/agent/a> {LABEL} "Ünïcode agent" .',
+    f'_:b1 {LABEL} "a blank node" .',
+]) + "\n"
+
+
+#: The predicates above that the index reads (not rdf:type without a KOS class, sameAs).
+READ = {LABEL, ABSTRACT, SPATIAL, f"<{BASE}/def/pledge#sdgGoal>", "<https://schema.org/alternateName>"}
+
+
+def _written(tmp_path: Path) -> Path:
+    """The triples as the build writes its N-Triples: by pyoxigraph's serializer."""
+    path = tmp_path / "data.nt"
+    path.write_bytes(serialize(parse(NT.encode(), format=RdfFormat.N_TRIPLES),
+                               format=RdfFormat.N_TRIPLES))
+    return path
+
+
+def _parser_facts(path: Path) -> list[tuple[str, list[tuple]]]:
+    """The same facts, read by pyoxigraph from every triple."""
+    out: list[tuple[str, list[tuple]]] = []
+    for quad in parse(path=str(path), format=RdfFormat.N_TRIPLES):
+        p, o = quad.predicate.value, quad.object
+        if f"<{p}>" not in READ or quad.subject.value == "b1":
+            continue
+        fact = (p, o.value, (o.language or "") if isinstance(o, Literal) else None)
+        if out and out[-1][0] == quad.subject.value:
+            out[-1][1].append(fact)
+        else:
+            out.append((quad.subject.value, [fact]))
+    return out
+
+
+def test_the_line_reader_reads_what_the_parser_reads(tmp_path: Path) -> None:
+    path = _written(tmp_path)
+    read = list(nt_facts(path, _wanted(Iris(BASE))))
+    assert read == _parser_facts(path)
+    assert read[0][1][0][1:] == ('Café "quoted" \\ back', "en-gb")
+    assert read[0][1][1][1] == "First line\nsecond line\tand a tab \U0001f600"
+
+
+def test_escaped_labels_are_searchable(tmp_path: Path) -> None:
+    rows = write_search_index(tmp_path / "search", _written(tmp_path), [], Iris(BASE))
+    assert rows == 4  # the pledge (en-gb label, en text), the place, the agent; no blank node
+    index = SearchIndex(tmp_path / "search")
+    hits = index.search("cafe quoted", Filters(type="pledge")).hits
+    assert {(h.iri, h.label) for h in hits} == {(P1[1:-1], 'Café "quoted" \\ back')}
+    assert index.search("second line", Filters(goal="http://metadata.un.org/sdg/5")).total == 1
+    assert index.names(f"{BASE}/id/place/x") == ["Tabbed Town", "Town"]
+    assert index.facets(f"{BASE}/id/pledge/p1") == {
+        ("goal", "http://metadata.un.org/sdg/5"), ("place", f"{BASE}/id/place/x")
+    }
