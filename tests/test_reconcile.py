@@ -119,6 +119,18 @@ def test_names_as_people_write_them(client: FlaskClient, base: str) -> None:
     assert top["q7"]["id"] == "http://metadata.un.org/sdg/1" and top["q7"]["match"]
 
 
+def test_a_name_longer_than_a_search_is_still_reconciled(client: FlaskClient) -> None:
+    """A cell of twenty words (an SDG target's text) gets candidates, not a 400 for the
+    whole batch: the search takes its first sixteen words, the score the whole name."""
+    text = ("By 2030, eradicate extreme poverty for all people everywhere, currently "
+            "measured as people living on less than $1.25 a day")
+    got = reconcile(client, {"q0": {"query": text, "type": "target"},
+                             "q1": {"query": "Zurich", "type": "place"}})
+    assert got["q0"]["result"][0]["id"] == "http://metadata.un.org/sdg/1.1"
+    assert got["q0"]["result"][0]["match"]
+    assert got["q1"]["result"][0]["match"]
+
+
 def test_match_only_when_unambiguous(client: FlaskClient) -> None:
     results = reconcile(client, {"q": {"query": "Municipality of Straseni"}})["q"]["result"]
     exact = [c for c in results if c["score"] == 100]

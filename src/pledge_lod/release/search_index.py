@@ -130,9 +130,15 @@ def write_index(path: Path, rows: Iterable[Row]) -> int:
     return count
 
 
-def parse_terms(text: str, analyze: tantivy.TextAnalyzer | None = None) -> list[list[str]]:
+def parse_terms(
+    text: str, analyze: tantivy.TextAnalyzer | None = None, cut: bool = False
+) -> list[list[str]]:
     """What a person typed as the index's own tokens: one list per word or ``"quoted
-    phrase"``; refuses text with nothing to search for, NUL, or too much of it."""
+    phrase"``; refuses text with nothing to search for, NUL, or too much of it.
+
+    ``cut`` keeps the first :data:`MAX_TERMS` words instead of refusing more: a name
+    to reconcile is a cell of someone's spreadsheet (a pledge's title can be twenty
+    words), and its candidates are scored against the whole name anyway."""
     if "\x00" in text:
         raise QueryError("the search text contains a NUL character")
     if len(text) > MAX_QUERY_CHARS:
@@ -145,7 +151,9 @@ def parse_terms(text: str, analyze: tantivy.TextAnalyzer | None = None) -> list[
     groups = [g for g in groups if g]
     if not groups:
         raise QueryError("the search text has no words to look for (letters or digits)")
-    if len(groups) > MAX_TERMS:
+    if len(groups) > MAX_TERMS and cut:
+        groups = groups[:MAX_TERMS]
+    elif len(groups) > MAX_TERMS:
         raise QueryError(f"the search text has {len(groups)} words; at most {MAX_TERMS}")
     return groups
 
@@ -177,9 +185,9 @@ class SearchIndex:
 
     def _query(
         self, text: str, filters: Filters, fields: Iterable[str] = tuple(BOOSTS),
-        prefix_last: bool = False, any_word: bool = False,
+        prefix_last: bool = False, any_word: bool = False, cut: bool = False,
     ) -> tantivy.Query:
-        groups = parse_terms(text, self._analyze)
+        groups = parse_terms(text, self._analyze, cut)
         occur = tantivy.Occur.Should if any_word else tantivy.Occur.Must
         words = [
             (occur, self._word(g, fields, prefix_last and i == len(groups) - 1))
@@ -233,8 +241,9 @@ class SearchIndex:
     ) -> list[tuple[str, str]]:
         """(IRI, type) of the hits of :meth:`search` (in ``fields``), in its order,
         without their count or snippets: reconciliation needs neither, and counting
-        every match is costly on a large index (bench/RESULTS.md, issue 17)."""
-        query = self._query(text, filters, fields, any_word=any_word)
+        every match is costly on a large index (bench/RESULTS.md, issue 17). A text
+        of more words than a search takes is cut to its first ones, not refused."""
+        query = self._query(text, filters, fields, any_word=any_word, cut=True)
         searcher = self._index.searcher()
         docs = [searcher.doc(a) for _s, a in searcher.search(query, limit, count=False).hits]
         return [(d.get_first("iri"), d.get_first("type")) for d in docs]
