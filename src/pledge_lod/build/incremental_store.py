@@ -143,16 +143,18 @@ def load_whole(data_nt: Path, target: Path, graph: str) -> Store:
 def seeded_store(
     previous: Previous, target: Path, data_nt: Path, changeset: Changeset, mapped: Mapped,
     timer: Timer,
-) -> Store:  # fmt: skip
+) -> tuple[Store, bool]:  # fmt: skip
     """The release store at ``target`` with every graph but ontology, shapes and VoID
     (which the assembly writes): ``previous``'s plus the changes, or loaded in full from
-    ``data_nt`` when that cannot be done (the progress line says why)."""
+    ``data_nt`` when that cannot be done (the progress line says why); and whether it
+    was loaded in full."""
     graphs, started = mapped.graphs, time.perf_counter()
     why = usable(previous, changeset)
     store = None if why else store_from(
         previous, target, changeset, graphs, mapped.stats.triples
     )  # fmt: skip
-    if store is None:
+    full = store is None
+    if full:
         store = load_whole(data_nt, target, graphs["data"])
         said = f"store loaded in full ({why or 'the changes did not apply'})"
     else:
@@ -160,4 +162,4 @@ def seeded_store(
     kos = NamedNode(graphs["sdg-kos"])
     store.bulk_extend(Quad(t.subject, t.predicate, t.object, kos) for t in mapped.kos)
     timer.stage(f"{said} in {time.perf_counter() - started:.2f} s")
-    return store
+    return store, bool(full)

@@ -59,10 +59,13 @@ class _Children:
         else:
             self.writer.wait()
 
-    def store(self, pipeline: Pipeline, mapped: Mapped, changeset: Changeset) -> Store:
-        """The release store: the previous one plus the changes, or loaded in full."""
+    def store(
+        self, pipeline: Pipeline, mapped: Mapped, changeset: Changeset
+    ) -> tuple[Store, bool]:
+        """The release store: the previous one plus the changes, or loaded in full;
+        and whether it was loaded in full (then worth compacting)."""
         if self.previous is None:
-            return pipeline.store_for(self.stage / layout.STORE_DIR, mapped.kos)
+            return pipeline.store_for(self.stage / layout.STORE_DIR, mapped.kos), True
         return seeded_store(
             self.previous, self.stage / layout.STORE_DIR, self.data_nt, changeset, mapped,
             pipeline.timer,
@@ -138,10 +141,10 @@ def _release(
         f"changes computed in {time.perf_counter() - started:.2f} s: "
         f"{len(changeset.changes)} resources changed"
     )
-    store = children.store(pipeline, mapped, changeset)
+    store, full = children.store(pipeline, mapped, changeset)
     pipeline.store = None
     staged = Staged(
         children.stage, rid, children.data_nt, children.dumps_written,
-        pipeline.chunks, changeset, plan(inputs.releases_dir, changeset),
+        pipeline.chunks, changeset, plan(inputs.releases_dir, changeset), compact=full,
     )  # fmt: skip
     return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer), changeset
