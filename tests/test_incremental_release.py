@@ -83,6 +83,31 @@ def _digests(folder: Path) -> dict[str, tuple[str, int]]:
     }
 
 
+def _assert_same(new: Path, full: Path) -> list[str]:
+    """Two releases of the same data and history are the same release; the quads."""
+    assert _files(new) == _files(full)  # dumps, VoID, changeset, sitemap, report...
+    new_quads, new_counts = _store(new)
+    full_quads, full_counts = _store(full)
+    assert new_quads == full_quads
+    assert new_counts == full_counts
+    assert _void_counts(new) == _void_counts(full)
+    manifest = json.loads((new / "manifest.json").read_text(encoding="utf-8"))
+    stated, graphs = manifest["dataset"]["triples"], manifest["graphs"]
+    assert sorted((graphs[k], n) for k, n in stated.items()) == new_counts
+    return new_quads
+
+
+def _rebuild_both(data: Path, releases: Path, full_releases: Path) -> tuple[Path, Path, str]:
+    """Rebuild both folders, the reference's current release without a store first; the
+    two releases and the progress of the first."""
+    shutil.rmtree((full_releases / "current").resolve() / "store")
+    made, said = _build(data, releases)
+    reference, full_said = _build(data, full_releases)
+    assert "store loaded" in full_said and "store made from" not in full_said, full_said
+    assert made == reference
+    return releases / made, full_releases / reference, said
+
+
 @pytest.mark.slow
 def test_incremental_release_equals_a_full_build(tmp_path: Path) -> None:
     data, releases = copy_data(tmp_path / "data"), tmp_path / "releases"
@@ -115,16 +140,7 @@ def test_incremental_release_equals_a_full_build(tmp_path: Path) -> None:
     assert second == reference
     new, full = releases / second, full_releases / reference
 
-    assert _files(new) == _files(full)  # dumps, VoID, changeset, sitemap, index...
-    new_quads, new_counts = _store(new)
-    full_quads, full_counts = _store(full)
-    assert new_quads == full_quads
-    assert new_counts == full_counts
-    assert _void_counts(new) == _void_counts(full)
-    manifest = json.loads((new / "manifest.json").read_text(encoding="utf-8"))
-    stated = manifest["dataset"]["triples"]
-    graphs = manifest["graphs"]
-    assert sorted((graphs[k], n) for k, n in stated.items()) == new_counts
+    new_quads = _assert_same(new, full)
 
     # The previous release: its files unchanged (some now shared with the new store),
     # and its store answers as before.
@@ -142,3 +158,16 @@ def test_incremental_release_equals_a_full_build(tmp_path: Path) -> None:
         dump = Path("dumps") / name
         assert (new / dump).read_bytes() == (tmp_path / "fresh" / fresh / dump).read_bytes()
     assert os.path.samefile(releases / "current", new)
+
+    # Again, from a store that was itself made from the previous one.
+    _edit(serbia, "goals:\n- 5\n", "goals:\n- 5\n- 8\n")
+    third, full, said = _rebuild_both(data, releases, full_releases)
+    assert f"store made from release {second} plus the changes" in said, said
+    _assert_same(third, full)
+
+    # Many records removed: applying the changes would cost more than a full load.
+    for path in sorted((data / "pledges").glob("*.yaml"))[1:]:
+        path.unlink()
+    fourth, full, said = _rebuild_both(data, releases, full_releases)
+    assert "store loaded in full (" in said and "triples changed)" in said, said
+    _assert_same(fourth, full)
