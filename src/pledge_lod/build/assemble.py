@@ -70,9 +70,7 @@ def assemble(
     if staged.compact:
         store.optimize()
     timer.stage("sitemap written" + (", store compacted" if staged.compact else ""))
-    rows = write_search_index(
-        staged.folder / INDEX_DIR, staged.data_nt, mapped.kos, mapped.iris
-    )
+    rows = write_search_index(staged.folder / INDEX_DIR, staged.data_nt, mapped.kos, mapped.iris)
     timer.stage(f"search index written ({rows} rows)")
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats

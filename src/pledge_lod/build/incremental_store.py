@@ -55,7 +55,11 @@ class Previous:
 def previous_store(releases_dir: Path, base: str, graphs: dict[str, str]) -> Previous | None:
     """The latest version's release if its store can seed the next one: it is kept, is a
     release of this format, with the same base and graph names. None otherwise."""
-    latest = History.open(releases_dir).latest()
+    history = History.open(releases_dir)
+    try:
+        latest = history.latest()
+    finally:
+        history.close()
     if latest is None:
         return None
     try:
