@@ -45,6 +45,9 @@ class Staged:
     chunks: ChunkIndex | None = None
     changeset: Changeset | None = None
     plan: VersionPlan | None = None
+    #: False for a store made from the previous one (.incremental_store): a compaction
+    #: would rewrite every file it shares with that store, the cost of a full load.
+    compact: bool = True
 
     @property
     def dumps(self) -> Path:
@@ -64,11 +67,10 @@ def assemble(
     ):
         store.bulk_load(text, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs[name]))
     sitemaps = write_sitemaps(mapped.stats, mapped.iris, staged.folder)
-    store.optimize()
-    timer.stage("sitemap written, store compacted")
-    rows = write_search_index(
-        staged.folder / INDEX_DIR, staged.data_nt, mapped.kos, mapped.iris
-    )
+    if staged.compact:
+        store.optimize()
+    timer.stage("sitemap written" + (", store compacted" if staged.compact else ""))
+    rows = write_search_index(staged.folder / INDEX_DIR, staged.data_nt, mapped.kos, mapped.iris)
     timer.stage(f"search index written ({rows} rows)")
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats

@@ -14,10 +14,13 @@ import shutil
 import time
 from pathlib import Path
 
+from pyoxigraph import Store
+
 from ..release import layout
 from .assemble import Staged, assemble, release_id
 from .changes import Changeset, changeset_for, plan, record
 from .dumps import DumpWriter, write_dumps
+from .incremental_store import previous_store, seeded_store
 from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
 from .progress import Progress, stderr_progress
 from .releases_folder import Retention, new_work_folder, prune
@@ -33,9 +36,16 @@ class _Children:
         self.stage = stage
         self.prefixes = pipeline.iris.prefixes()
         self.writer: DumpWriter | None = None
-        self.loader = StoreLoader(
-            work / "data.fifo", stage / layout.STORE_DIR, pipeline.graphs["data"]
+        # With the latest version's store at hand, the new one is that store plus the
+        # changes (.incremental_store), and no loader competes with the mapping.
+        self.previous = previous_store(
+            pipeline.inputs.releases_dir, pipeline.iris.base, pipeline.graphs
         )
+        self.loader = None
+        if self.previous is None:
+            self.loader = StoreLoader(
+                work / "data.fifo", stage / layout.STORE_DIR, pipeline.graphs["data"]
+            )
         pipeline.loader = self.loader
         pipeline.on_mapped = self.start_dumps
 
@@ -48,6 +58,18 @@ class _Children:
             write_dumps(self.data_nt, self.stage / layout.DUMPS_DIR, self.prefixes)
         else:
             self.writer.wait()
+
+    def store(
+        self, pipeline: Pipeline, mapped: Mapped, changeset: Changeset
+    ) -> tuple[Store, bool]:
+        """The release store: the previous one plus the changes, or loaded in full;
+        and whether it was loaded in full (then worth compacting)."""
+        if self.previous is None:
+            return pipeline.store_for(self.stage / layout.STORE_DIR, mapped.kos), True
+        return seeded_store(
+            self.previous, self.stage / layout.STORE_DIR, self.data_nt, changeset, mapped,
+            pipeline.timer,
+        )  # fmt: skip
 
     def cancel(self) -> None:
         for child in (self.writer, self.loader):
@@ -112,8 +134,6 @@ def _release(
         return info, None
     except layout.ReleaseError:
         shutil.rmtree(existing, ignore_errors=True)  # damaged: make it again
-    store = pipeline.store_for(children.stage / layout.STORE_DIR, mapped.kos)
-    pipeline.store = None
     pipeline.chunks.finish()
     started = time.perf_counter()
     changeset = changeset_for(inputs.releases_dir, children.data_nt, pipeline.chunks.chunks)
@@ -121,8 +141,10 @@ def _release(
         f"changes computed in {time.perf_counter() - started:.2f} s: "
         f"{len(changeset.changes)} resources changed"
     )
+    store, full = children.store(pipeline, mapped, changeset)
+    pipeline.store = None
     staged = Staged(
         children.stage, rid, children.data_nt, children.dumps_written,
-        pipeline.chunks, changeset, plan(inputs.releases_dir, changeset),
+        pipeline.chunks, changeset, plan(inputs.releases_dir, changeset), compact=full,
     )  # fmt: skip
     return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer), changeset
