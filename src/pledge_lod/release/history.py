@@ -13,8 +13,9 @@ it):
 - ``history.sqlite``: an index of them, for the server to read fast at a million
   resources: ``versions`` (one row per version, with its summary) and ``changes`` (one
   row per version and resource: its kind and the N-Triples added and removed), indexed by
-  version and by IRI. It is derived from the changesets and can be rebuilt from them
-  (:func:`rebuild_index`).
+  version and by IRI. It is derived from the changesets (whose headers carry each
+  version's number and date) and can be rebuilt from them alone
+  (:func:`pledge_lod.build.changes.rebuild_index`).
 
 The writer (``record_version``) is called by the build once a release is made current;
 the readers (:class:`History`) only ever open the index read-only.
