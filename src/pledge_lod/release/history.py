@@ -13,8 +13,9 @@ it):
 - ``history.sqlite``: an index of them, for the server to read fast at a million
   resources: ``versions`` (one row per version, with its summary) and ``changes`` (one
   row per version and resource: its kind and the N-Triples added and removed), indexed by
-  version and by IRI. It is derived from the changesets and can be rebuilt from them
-  (:func:`rebuild_index`).
+  version and by IRI. It is derived from the changesets (whose headers carry each
+  version's number and date) and can be rebuilt from them alone
+  (:func:`pledge_lod.build.changes.rebuild_index`).
 
 The writer (``record_version``) is called by the build once a release is made current;
 the readers (:class:`History`) only ever open the index read-only.
@@ -28,6 +29,7 @@ import json
 import os
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +81,7 @@ _SCHEMA = (
     "in_release INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS versions_release ON versions (release_id, number)",
     "CREATE TABLE IF NOT EXISTS changes (version INTEGER NOT NULL, iri TEXT NOT NULL, "
-    "kind TEXT NOT NULL, added TEXT NOT NULL, removed TEXT NOT NULL, "
+    "kind TEXT NOT NULL, added BLOB NOT NULL, removed BLOB NOT NULL, "
     "PRIMARY KEY (version, iri)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS changes_iri ON changes (iri, version)",
 )
@@ -103,8 +105,17 @@ def built_as(release: Path) -> int | None:
         return None
 
 
-def _lines(text: str) -> tuple[str, ...]:
-    return tuple(text.split("\n")) if text else ()
+def _lines(packed: bytes | str) -> tuple[str, ...]:
+    """N-Triples lines as the index keeps them (:func:`_pack`)."""
+    if isinstance(packed, bytes):
+        packed = zlib.decompress(packed).decode("utf-8")
+    return tuple(packed.split("\n")) if packed else ()
+
+
+def _pack(lines: tuple[str, ...]) -> bytes:
+    """N-Triples lines compressed: they repeat IRIs, and a first version holds every
+    triple of the data (uncompressed, about 270 bytes a triple in SQLite)."""
+    return zlib.compress("\n".join(lines).encode("utf-8"), 1)
 
 
 class History:
@@ -344,7 +355,7 @@ def record_version(
             db.executemany(
                 "INSERT INTO changes (version, iri, kind, added, removed) VALUES (?, ?, ?, ?, ?)",
                 (
-                    (number, c.iri, c.kind, "\n".join(c.added), "\n".join(c.removed))
+                    (number, c.iri, c.kind, _pack(c.added), _pack(c.removed))
                     for c in changes
                 ),
             )
