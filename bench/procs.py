@@ -185,16 +185,9 @@ def run_measured(
     with ``wait4`` - the same rusage ``/usr/bin/time -v`` reports, without needing it.
     The whole group is killed if ``timeout_s`` passes."""
     started = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        start_new_session=True,
-        text=True,
-        bufsize=1,
-    )
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, start_new_session=True, text=True,
+                            bufsize=1)  # fmt: skip
     if sampler is not None:
         sampler.start(proc.pid)
     out_parts: list[str] = []
@@ -228,13 +221,8 @@ def run_measured(
         reader.join(timeout=10)
     if timed_out.is_set():
         raise BenchError(f"{' '.join(argv[:4])}... took longer than {timeout_s:.0f} s: killed")
-    return Finished(
-        proc.returncode,
-        "".join(out_parts),
-        "".join(err_parts),
-        time.monotonic() - started,
-        usage.ru_maxrss / 1024,
-    )
+    return Finished(proc.returncode, "".join(out_parts), "".join(err_parts),
+                    time.monotonic() - started, usage.ru_maxrss / 1024)  # fmt: skip
 
 
 def _drain(stream, parts: list[str], on_line: Callable[[str], None] | None) -> None:

@@ -1,9 +1,8 @@
 """Shared fixtures: a release of the bundled data, and a live server on 127.0.0.1.
 
-The release is built once per test session (per xdist worker): the fast tier's tests
-drive ``create_app(settings).test_client()`` on it. It is built by ``pledge-lod build`` in
-a subprocess: a build run in the test process after other tests fails to load its store
-(see ``support/releases.py``). It is built with the base the live server will answer on,
+The release is built once per test session (per xdist worker), in the test process
+(``support/releases.py``): the fast tier's tests drive ``create_app(settings).test_client()``
+on it. It is built with the base the live server will answer on,
 so that the IRIs in the data dereference for real clients (rdflib, rapper, jsonld.js,
 Chromium) of the slow tier. The helpers live in ``tests/support/``.
 """

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from support.paths import DATA
-from support.processes import run_cli
+from support.processes import cli
 from support.releases import build_release, copy_data
 
 BASE = "http://127.0.0.1:8768"
@@ -22,14 +22,10 @@ def _problem_lines(stderr: str) -> set[str]:
 def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.rmtree(data, ignore_errors=True)
-    assert (
-        run_cli(
-            "synth", "--pledges", "5000", "--seed", "5", "--data", str(DATA), "--out", str(data)
-        ).returncode
-        == 0
-    )
+    made = cli("synth", "--pledges", "5000", "--seed", "5", "--data", str(DATA), "--out", str(data))
+    assert made.returncode == 0, made.stderr
     releases = tmp_path / "releases"
-    first = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    first = cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert first.returncode == 0, first.stderr
     assert "pledges: 5000 mapped; 5000 validated\n" in first.stderr
 
@@ -37,7 +33,7 @@ def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None
     batch = data / "pledges" / "batch-00002.yaml"
     text = batch.read_text()
     batch.write_text(text.replace("  kind: ", "  kind: promise\n  x_kind: ", 1))
-    broken = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    broken = cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert broken.returncode == 1
     assert "pledges: 5000 mapped; 1000 validated, 4000 unchanged since the last build" in (
         broken.stderr
@@ -47,7 +43,7 @@ def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None
     assert any(": kind: " in line for line in incremental), broken.stderr
 
     # The same data validated from scratch (no cache) reports exactly the same problems.
-    full = run_cli(
+    full = cli(
         "validate", "--data", str(data), "--releases", str(tmp_path / "fresh"), "--base", BASE
     )
     assert "pledges: 5000 mapped; 5000 validated\n" in full.stderr
@@ -55,7 +51,7 @@ def test_one_changed_file_is_all_that_is_validated_again(tmp_path: Path) -> None
 
     # Mended: the build succeeds again, still validating only that file.
     batch.write_text(text)
-    mended = run_cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    mended = cli("validate", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert mended.returncode == 0, mended.stderr
     assert "1000 validated, 4000 unchanged since the last build" in mended.stderr
     assert not (releases / "current").exists()  # validate publishes nothing
@@ -67,7 +63,7 @@ def test_a_changed_registry_validates_everything_again(tmp_path: Path) -> None:
     assert build_release(data, releases, BASE).returncode == 0
     places = data / "places.yaml"
     places.write_text(places.read_text().replace("  country: spain\n", "", 1))
-    result = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    result = cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert result.returncode == 1
     assert "pledges: 13 mapped; 13 validated\n" in result.stderr
     assert "data/places.yaml: terrassa: country:" in result.stderr
@@ -82,13 +78,13 @@ def test_a_damaged_or_older_cache_is_rebuilt_not_a_crash(tmp_path: Path) -> None
     with sqlite3.connect(cache) as db:  # what a crash mid-write or an older version leaves
         db.execute("UPDATE files SET entry = x'00ff'")
         db.execute("UPDATE meta SET value = 'not hex' WHERE key LIKE 'registry%'")
-    again = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    again = cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert again.returncode == 0, again.stderr
     assert "pledges: 13 mapped; 13 validated\n" in again.stderr
     assert f"release {release} already exists (same input)" in again.stderr
     with sqlite3.connect(cache) as db:  # and an older layout is cleared, then refilled
         db.execute("UPDATE meta SET value = '0' WHERE key = 'version'")
-    older = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    older = cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert older.returncode == 0, older.stderr
     assert "pledges: 13 mapped; 13 validated\n" in older.stderr
     assert "validated the registries" in older.stderr
@@ -123,7 +119,7 @@ def test_rebuilding_for_another_base_never_mixes_two_bases(tmp_path: Path) -> No
         # Not the history: a release states its version and predecessor, which differ
         # from a fresh folder's by design (tests/test_history.py checks them).
         shutil.rmtree(releases / "history", ignore_errors=True)
-        result = run_cli(
+        result = cli(
             "build", "-q", "--data", str(DATA), "--releases", str(releases), "--base", base,
             env=env,
         )  # fmt: skip

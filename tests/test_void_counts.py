@@ -11,7 +11,7 @@ import rdflib
 from rdflib.namespace import RDF, VOID
 
 from support.paths import DATA
-from support.processes import run_cli
+from support.processes import cli, run_cli
 
 BASE = "http://127.0.0.1:8771"
 SCHEMA_PLACE = "https://schema.org/Place"
@@ -111,14 +111,14 @@ def _void_counts(release: Path) -> dict[str, object]:
 
 
 def _build(data: Path, releases: Path) -> Path:
-    done = run_cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
+    done = cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert done.returncode == 0, done.stderr
     return (releases / "current").resolve()
 
 
 def test_void_counts_are_the_stores_counts(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    made = run_cli("synth", "--pledges", "2500", "--seed", "11", "--data", str(DATA),
+    made = cli("synth", "--pledges", "2500", "--seed", "11", "--data", str(DATA),
                    "--out", str(data))
     assert made.returncode == 0, made.stderr
     releases = tmp_path / "releases"

@@ -1,8 +1,9 @@
 """Releases of the bundled data (or a damaged copy of it) for the tests.
 
-``build_release`` runs ``pledge-lod build`` in a subprocess, not through the entry point
-in the test process: a second build in one process (or one after other tests ran in it)
-fails with "loading the store failed (exit code -15)", so each build gets a process.
+``build_release`` runs ``pledge-lod build`` in the test process (``support.processes.cli``):
+a build is the same there as in a process of its own, and starting an interpreter
+for each would add a second or two of CPU to every test that builds. The tests of the
+command as a process (killed, timed, its exit on a signal) use ``run_cli`` themselves.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from support.paths import DATA
-from support.processes import run_cli
+from support.processes import cli
 
 
 def copy_data(target: Path) -> Path:
@@ -31,5 +32,5 @@ def _build_args(data_dir: Path, releases_dir: Path, base: str) -> list[str]:
 def build_release(
     data_dir: Path, releases_dir: Path, base: str
 ) -> subprocess.CompletedProcess[str]:
-    return run_cli(*_build_args(data_dir, releases_dir, base))
-
+    """``pledge-lod build --quiet --jobs 1`` in this process; its exit code and output."""
+    return cli(*_build_args(data_dir, releases_dir, base))
