@@ -42,6 +42,38 @@ def _stage_line(stats: BuildStats) -> str:
     return "; ".join(f"{s.what} {s.seconds:.1f} s" for s in stats.stages if s.seconds >= 0.5)
 
 
+def _report(
+    argv: list[str] | None, started: str, load: tuple[float, float, float],
+    first: BuildStats, runs: dict[str, list[BuildStats]], cpu: dict[str, list[float]],
+) -> list[str]:
+    """The section's lines for bench/RESULTS.md: command, machine, the medians."""
+    m = machine_info()
+    med = {k: statistics.median(s.wall_s for s in v) for k, v in runs.items()}
+    return [
+        f"- Command: `.venv/bin/python -m bench.incremental_release "
+        f"{' '.join(argv or sys.argv[1:])}`",
+        f"- Started {started}; load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} at the "
+        f"start, {'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the end",
+        f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, Linux "
+        f"{m['kernel']}, Python {m['python']}",
+        f"- Data: {first.pledges:,} pledges, {first.triples:,} triples; first build "
+        f"{first.wall_s:,.1f} s",
+        "",
+        "| rebuild after one changed record | runs | median s | each run s | "
+        "median CPU s (all processes) |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {kind} | {len(v)} | {med[kind]:,.1f} | "
+            f"{', '.join(f'{s.wall_s:,.1f}' for s in v)} | "
+            f"{statistics.median(cpu[kind]):,.1f} |"
+            for kind, v in runs.items()
+        ),
+        "",
+        *(f"- {kind} run {i + 1}: {_stage_line(s)}" for kind, v in runs.items()
+          for i, s in enumerate(v)),
+    ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pledges", type=int, default=100_000)
@@ -79,32 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    m = machine_info()
-    med = {k: statistics.median(s.wall_s for s in v) for k, v in runs.items()}
-    lines = [
-        f"- Command: `.venv/bin/python -m bench.incremental_release "
-        f"{' '.join(argv or sys.argv[1:])}`",
-        f"- Started {started}; load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} at the "
-        f"start, {'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the end",
-        f"- Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, Linux "
-        f"{m['kernel']}, Python {m['python']}",
-        f"- Data: {first.pledges:,} pledges, {first.triples:,} triples; first build "
-        f"{first.wall_s:,.1f} s",
-        "",
-        "| rebuild after one changed record | runs | median s | each run s | "
-        "median CPU s (all processes) |",
-        "|---|---|---|---|---|",
-        *(
-            f"| {kind} | {len(v)} | {med[kind]:,.1f} | "
-            f"{', '.join(f'{s.wall_s:,.1f}' for s in v)} | "
-            f"{statistics.median(cpu[kind]):,.1f} |"
-            for kind, v in runs.items()
-        ),
-        "",
-        *(f"- {kind} run {i + 1}: {_stage_line(s)}" for kind, v in runs.items()
-          for i, s in enumerate(v)),
-    ]  # fmt: skip
-    print("\n".join(lines))
+    print("\n".join(_report(argv, started, load, first, runs, cpu)))
     return 0
 
 

@@ -38,7 +38,11 @@ import pytest
 import rdflib
 from pyoxigraph import (
     BlankNode,
+    CanonicalizationAlgorithm,
+    Dataset,
+    DefaultGraph,
     NamedNode,
+    Quad,
     QueryBoolean,
     QueryResultsFormat,
     RdfFormat,
@@ -614,6 +618,17 @@ GRAPH_PARSERS = {
 }
 
 
+def _canonical(graph: rdflib.Graph) -> set[str]:
+    """The graph's triples with blank nodes labelled by RDFC-1.0 (Oxigraph's): equal sets
+    for isomorphic graphs. rdflib's ``isomorphic`` could search for many minutes over the
+    shapes' lists of look-alike blank nodes; canonical labelling takes milliseconds."""
+    nt = graph.serialize(format="nt").encode()
+    dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph())
+                      for t in parse(nt, format=RdfFormat.N_TRIPLES))
+    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+    return {str(q) for q in dataset}
+
+
 def _strict(media: str, body: bytes) -> object:
     """The answer as SPARQL 1.1's (and RDF 1.1's) strict parsers read it (Oxigraph's),
     in a form that compares: rows with blank nodes made one, or a graph."""
@@ -661,7 +676,7 @@ def test_every_result_format_reads_as_the_embedded_stores(
                     assert set(got.predicates(subject)) and set(expected.predicates(subject))
                 elif isinstance(got, rdflib.Graph):
                     assert isinstance(expected, rdflib.Graph) and len(got) > 0
-                    assert isomorphic(got, expected), (query, media)
+                    assert _canonical(got) == _canonical(expected), (query, media)
                 else:
                     assert got == expected, (query, media)
                 compared += 1

@@ -15,7 +15,7 @@ from flask import Response, redirect, request, send_file
 
 from ...http.formats import ATOM, DATASET_FORMATS, HTML, RDF_FORMATS, Format
 from ...release.history import Version
-from ...release.layout import DUMP_FORMATS
+from ...release.layout import DUMP_FORMATS, ReleaseInfo
 from .. import changes as ch
 from .. import memento as mm
 from ..http import alternates, error_response, not_acceptable, root
@@ -181,11 +181,14 @@ def version_dump(number: int, name: str) -> Response:
     files = {f for f, _media in DUMP_FORMATS.values()}
     if name not in files:
         return error_response(404, f"there is no dump {name!r}; one of {', '.join(sorted(files))}")
-    if not mm.can_travel(site().store):
+    _snap, rd = release_now()
+    if rd.release.id == ver.release_id:  # the current version's: on every backend
+        release: ReleaseInfo | None = rd.release
+    elif not mm.can_travel(site().store):
         return error_response(501, "the dumps of earlier versions are served from the "
                                    "embedded store's release folders")
-    kept = {info.id: info for info in site().store.kept_releases()}
-    release = kept.get(ver.release_id)
+    else:
+        release = {info.id: info for info in site().store.kept_releases()}.get(ver.release_id)
     if release is None:
         return error_response(410, f"version {number}'s release is not kept any more; its "
                                    f"changes are at /changes/{number}")
