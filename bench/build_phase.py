@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,6 +59,19 @@ def synthesize(
     if done.returncode != 0:
         raise BenchError(f"synth failed ({done.returncode}):\n{_tail(done.stderr)}")
     return done.wall_s
+
+
+def data_folder(
+    python: str, given: Path | None, pledges: int, seed: int, out: Path,
+    timeout_s: float, env: dict[str, str],
+) -> Path:
+    """The data a rebuild benchmark edits: a copy of ``given`` (made before with this
+    seed) or new synthetic data; ``out`` is written either way, never ``given``."""
+    if given:
+        shutil.copytree(given, out)
+    else:
+        synthesize(python, pledges, seed, out, timeout_s, env)
+    return out
 
 
 def build(

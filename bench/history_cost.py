@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .build_phase import BuildStats, build, change_one_record, synthesize
+from .build_phase import BuildStats, build, change_one_record, data_folder
 from .procs import free_port, machine_info
 
 #: The progress lines of the history's steps, with the seconds they state.
@@ -84,11 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()
     try:
-        data = work / "data"
-        if args.data:
-            shutil.copytree(args.data, data)
-        else:
-            synthesize(python, args.pledges, args.seed, data, timeout, env)
+        data = data_folder(python, args.data, args.pledges, args.seed, work / "data",
+                           timeout, env)
         releases, base = work / "releases", f"http://127.0.0.1:{free_port()}"
         nt = releases / "current" / "dumps" / "pledges.nt"
         first = build(python, data, releases, base, timeout, env)

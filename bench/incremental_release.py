@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .build_phase import BuildStats, build, change_one_record, synthesize
+from .build_phase import BuildStats, build, change_one_record, data_folder
 from .procs import free_port, machine_info
 
 
@@ -90,11 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[BuildStats]] = {"incremental": [], "full": []}
     cpu: dict[str, list[float]] = {"incremental": [], "full": []}
     try:
-        data = work / "data"
-        if args.data:
-            shutil.copytree(args.data, data)
-        else:
-            synthesize(python, args.pledges, args.seed, data, timeout, env)
+        data = data_folder(python, args.data, args.pledges, args.seed, work / "data",
+                           timeout, env)
         base = f"http://127.0.0.1:{free_port()}"
         folders = {"incremental": work / "releases", "full": work / "releases-full"}
         first = build(python, data, folders["incremental"], base, timeout, env)
