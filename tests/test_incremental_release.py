@@ -134,6 +134,8 @@ def test_incremental_release_equals_a_full_build(tmp_path: Path) -> None:
     shutil.rmtree(full_releases / first / "store")
     second, said = _build(data, releases)
     assert f"store made from release {first} plus the changes" in said, said
+    # The dumps: the changed sources rendered, the others copied from the previous release.
+    assert "sources copied from the previous release" in said, said
     reference, said = _build(data, full_releases)
     assert "store loaded" in said, said
     assert "store made from release" not in said
@@ -152,9 +154,12 @@ def test_incremental_release_equals_a_full_build(tmp_path: Path) -> None:
     assert any(old_title in q for q in before_store[0])
     assert not any(old_title in q for q in new_quads)
 
-    # And the data dumps are those of a build of the same data in a fresh folder.
-    fresh, _ = _build(data, tmp_path / "fresh")  # version 1: its VoID differs by design
-    for name in ("pledges.nt", "pledges.ttl", "pledges.jsonld", "pledges.nt.gz"):
+    # And the data dumps are those of a build of the same data in a fresh folder, where
+    # every source is rendered.
+    fresh, said = _build(data, tmp_path / "fresh")  # version 1: its VoID differs by design
+    assert "copied from the previous release" not in said, said
+    for name in ("pledges.nt", "pledges.ttl", "pledges.jsonld", "pledges.nt.gz",
+                 "pledges.ttl.gz", "pledges.jsonld.gz"):  # fmt: skip
         dump = Path("dumps") / name
         assert (new / dump).read_bytes() == (tmp_path / "fresh" / fresh / dump).read_bytes()
     assert os.path.samefile(releases / "current", new)

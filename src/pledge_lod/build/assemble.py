@@ -24,6 +24,7 @@ from ..release.search_index import INDEX_DIR, INDEX_VERSION
 from ..validation.schema import report_turtle
 from . import endpoint_dataset
 from .changes import CHUNKS_FILE, Changeset, ChunkIndex, VersionPlan, write_changeset
+from .dump_segments import SEGMENTS_VERSION, SegmentIndex, stamp
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
 from .search import write_search_index
@@ -76,7 +77,13 @@ def assemble(
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats
     # serialised from it.
     staged.dumps_written()
-    timer.stage("dumps written (N-Triples, Turtle, JSON-LD, gzipped)")
+    segments = SegmentIndex.read(staged.folder, stamp(mapped.iris.prefixes(), graphs["data"]))
+    copied = (
+        f", {segments.copied} of {len(segments.digests)} sources copied from the previous release"
+        if segments is not None and segments.copied
+        else ""
+    )
+    timer.stage(f"dumps written (N-Triples, Turtle, JSON-LD, gzipped){copied}")
 
     created = created_now()  # the release's date, which its changeset states too
     if staged.chunks is not None and staged.changeset is not None:
@@ -93,20 +100,26 @@ def assemble(
         graphs,
         mapped.stats.triples,
         lambda counts: describe_dataset(
-            mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps, counts,
+            mapped.stats,
+            mapped.iris,
+            mapped.records.dataset,
+            created,
+            staged.dumps,
+            counts,
             staged.plan,
         ),
     )
     (staged.folder / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
-    endpoint_dataset.dump(store, graphs, staged.data_nt, staged.dumps, mapped.iris.prefixes())
+    endpoint_dataset.dump(store, graphs, staged.dumps, mapped.iris.prefixes())
     report = report_turtle(mapped.result.problems, mapped.iris)
     (staged.folder / layout.REPORT_FILE).write_text(report, encoding="utf-8")
     store.flush()
     del store
     timer.stage("VoID/DCAT and SHACL report written")
 
-    manifest = _manifest(mapped, staged, created, sitemaps, dataset)
+    known = segments.sha256 if segments is not None else {}
+    manifest = _manifest(mapped, staged, created, sitemaps, dataset, known)
     (staged.folder / layout.MANIFEST).write_text(
         json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
     )
@@ -116,8 +129,15 @@ def assemble(
 
 
 def _manifest(
-    mapped: Mapped, staged: Staged, created: str, sitemaps: list[str], dataset: DatasetCounts
+    mapped: Mapped,
+    staged: Staged,
+    created: str,
+    sitemaps: list[str],
+    dataset: DatasetCounts,
+    known: dict[str, str],
 ) -> dict:
+    """The release's manifest. ``known``: the digests of files hashed as they were
+    written (the dumps: gigabytes at a million pledges, not read again)."""
     records = mapped.records
     counts = {
         "pledges": mapped.result.pledges,
@@ -132,7 +152,7 @@ def _manifest(
     for path in sorted(staged.folder.rglob("*")):
         if path.is_file() and layout.STORE_DIR not in path.relative_to(staged.folder).parts:
             rel = str(path.relative_to(staged.folder))
-            files[rel] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+            files[rel] = {"bytes": path.stat().st_size, "sha256": known.get(rel) or _sha256(path)}
     return {
         "format": layout.FORMAT_VERSION,
         "id": staged.release_id,
@@ -152,14 +172,18 @@ def _manifest(
     }
 
 
-def release_id(inputs: BuildInputs, mapped: Mapped, data_nt: Path) -> str:
-    """A digest of everything a release is made from: the same input, the same id."""
+def release_id(inputs: BuildInputs, mapped: Mapped, chunks: ChunkIndex) -> str:
+    """A digest of everything a release is made from: the same input, the same id. The
+    data file counts by the digest of each source's bytes in it, taken as it was
+    written (:class:`.changes.ChunkIndex`): gigabytes are not read again."""
     digest = hashlib.sha256()
     base = inputs.base.rstrip("/")
     digest.update(f"{__version__}|{base}|{mapped.schema.source_digest}".encode())
-    digest.update(f"|search-index-{INDEX_VERSION}".encode())
+    digest.update(f"|search-index-{INDEX_VERSION}|segments-{SEGMENTS_VERSION}|".encode())
+    chunks.finish()
+    digest.update(json.dumps(sorted(chunks.chunks.items())).encode())
     extra = [inputs.data_dir / "dataset.yaml", *sorted((inputs.data_dir / KOS_DIR).glob("*"))]
-    for path in [*extra, data_nt]:
+    for path in extra:
         if path.is_file():
             with path.open("rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):

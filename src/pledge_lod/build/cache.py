@@ -162,6 +162,18 @@ class BuildCache:
         value = json.dumps([_problem_tuple(p) for p in violations])
         self._set_meta("registry-violations:" + self.context, value)
 
+    def shapes_problems(self, key: str) -> list[Problem] | None:
+        """The shapes' own check (SHACL-SHACL) stored under ``key``, if any."""
+        value = self._meta("shapes-check:" + key)
+        try:
+            return None if value is None else [Problem(*p) for p in json.loads(value)]
+        except (ValueError, TypeError):  # damaged: check the shapes again
+            return None
+
+    def set_shapes_problems(self, key: str, problems: list[Problem]) -> None:
+        self.db.execute("DELETE FROM meta WHERE key LIKE 'shapes-check:%'")
+        self._set_meta("shapes-check:" + key, json.dumps([_problem_tuple(p) for p in problems]))
+
     def prune(self, live: set[str]) -> None:
         """Forget files that no longer exist."""
         rows = self.db.execute("SELECT path FROM files").fetchall()

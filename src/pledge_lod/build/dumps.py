@@ -1,101 +1,201 @@
-"""Write a release's dump files: N-Triples as mapped, Turtle and JSON-LD serialised from
-it by Oxigraph, and a gzipped copy of each; and the whole dataset the SPARQL endpoint
-serves (every named graph) as gzipped N-Quads and TriG (:func:`write_dataset_dumps`).
+"""Write a release's dump files: N-Triples as mapped, Turtle and JSON-LD, a gzipped copy
+of each, and the whole dataset the SPARQL endpoint serves (every named graph) as gzipped
+N-Quads and TriG.
 
-Serialising and compressing is about a fifth of a large build and needs nothing but the
-mapped N-Triples, so :class:`DumpWriter` does it in a child process while the build
-finishes the store: on two cores the two overlap instead of adding up.
+Every file but the N-Triples (the mapped file itself, hard-linked) is written source by
+source (:mod:`.dump_segments`): a source unchanged since the previous release is copied
+from that release's files, a changed one is rendered, so a rebuild after one edit costs
+the copy of the files, not their serialisation. Serialising and compressing needs
+nothing but the mapped N-Triples, so :class:`DumpWriter` does it in a child process while
+the build finishes the store: on two cores the two overlap instead of adding up. The
+dataset dumps' last members (the small graphs, VoID among them) are added by
+:func:`finish_dataset_dumps` once VoID is written.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import os
 import shutil
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from isal import igzip
-from pyoxigraph import CanonicalizationAlgorithm, Dataset, Quad, RdfFormat, parse, serialize
+from pyoxigraph import CanonicalizationAlgorithm, Dataset, Quad, RdfFormat, serialize
 
 from ..release import layout
-from ..release.layout import DATASET_DUMPS
 from .child import BackgroundJob
+from .dump_segments import (
+    COMPLETE,
+    FILES,
+    NQ_GZ,
+    TRIG_GZ,
+    Renderer,
+    SegmentIndex,
+    member,
+    prefix_head,
+    stamp,
+)
+
+#: Copying and hashing in blocks this large keeps the loop's cost negligible.
+_BLOCK = 1 << 23
 
 
-def write_dumps(data_nt: Path, folder: Path, prefixes: dict[str, str]) -> None:
-    """Write every dump format (and its .gz) of ``data_nt`` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    nt_path = folder / layout.DUMP_FORMATS["nt"][0]
-    try:  # the mapped file is final: a hard link saves copying gigabytes
-        os.link(data_nt, nt_path)
+@dataclass(frozen=True)
+class DumpJob:
+    """What the dumps are written from: the mapped N-Triples with the span and digest
+    of each source in it (:class:`.changes.ChunkIndex`), the release folder being
+    assembled, the prefixes and data graph, and the previous release (or None)."""
+
+    data_nt: Path
+    chunks: dict[str, tuple[int, int, str]]
+    release: Path
+    prefixes: dict[str, str]
+    data_graph: str
+    previous: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.release / layout.DUMPS_DIR
+
+
+class _Outputs:
+    """The dump files being written, each with its offset and (if whole) its digest."""
+
+    def __init__(self, folder: Path):
+        self.files = {name: (folder / name).open("wb") for name in FILES}
+        self.offsets = dict.fromkeys(FILES, 0)
+        self.hashes = {name: hashlib.sha256() for name in COMPLETE}
+
+    def write(self, parts: dict[str, bytes]) -> dict[str, tuple[int, int]]:
+        """Append each file's part; returns where each part now lies."""
+        spans = {}
+        for name, data in parts.items():
+            spans[name] = (self.offsets[name], len(data))
+            self.files[name].write(data)
+            self.offsets[name] += len(data)
+            if name in self.hashes:
+                self.hashes[name].update(data)
+        return spans
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+class _Previous:
+    """The previous release's dump files, read segment by segment."""
+
+    def __init__(self, release: Path, index: SegmentIndex):
+        folder = release / layout.DUMPS_DIR
+        self.index = index
+        self.fds = {name: os.open(folder / name, os.O_RDONLY) for name in FILES}
+
+    def read(self, key: str) -> dict[str, bytes] | None:
+        parts = {}
+        for name, fd in self.fds.items():
+            offset, length = self.index.spans[name][key]
+            data = os.pread(fd, length, offset)
+            if len(data) != length:  # a damaged release: render the source instead
+                return None
+            parts[name] = data
+        return parts
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+
+
+def _previous(job: DumpJob, wanted: dict[str, str]) -> _Previous | None:
+    if job.previous is None:
+        return None
+    index = SegmentIndex.read(job.previous, wanted)
+    try:
+        return _Previous(job.previous, index) if index is not None else None
     except OSError:
-        shutil.copyfile(data_nt, nt_path)
-    # ISA-L releases the GIL, so N-Triples compresses while the other formats serialise.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = [pool.submit(gzip_file, nt_path)]
-        for key, fmt in (("ttl", RdfFormat.TURTLE), ("jsonld", RdfFormat.JSON_LD)):
-            path = folder / layout.DUMP_FORMATS[key][0]
-            with path.open("wb") as out:
-                # The parser's default-graph quads as they are: a triple format takes them,
-                # and a generator picking .triple would cost a fifth more.
-                quads = parse(path=str(nt_path), format=RdfFormat.N_TRIPLES)
-                serialize(quads, out, fmt, prefixes=prefixes)
-            done.append(pool.submit(gzip_file, path))
-        for future in done:
-            future.result()
+        return None
 
 
-def gzip_file(path: Path) -> None:
-    """Deterministic gzip beside ``path``: no name, no timestamp in the header.
+def write_dumps(job: DumpJob) -> None:
+    """Write every dump of the data, and the release's segment index (its last line
+    says how many sources were copied from the previous release)."""
+    job.folder.mkdir(parents=True, exist_ok=True)
+    nt_path = job.folder / layout.DUMP_FORMATS["nt"][0]
+    try:  # the mapped file is final: a hard link saves copying gigabytes
+        os.link(job.data_nt, nt_path)
+    except OSError:
+        shutil.copyfile(job.data_nt, nt_path)
+    nt_digest: list[str] = []  # the largest file hashed beside the segments' work
+    hashing = threading.Thread(target=lambda: nt_digest.append(_sha256(nt_path)))
+    hashing.start()
+    wanted = stamp(job.prefixes, job.data_graph)
+    index = SegmentIndex(wanted)
+    renderer = Renderer(job.prefixes, job.data_graph)
+    previous = _previous(job, wanted)
+    out = _Outputs(job.folder)
+    copied = 0
+    try:
+        out.write(renderer.heads())
+        with job.data_nt.open("rb") as data:
+            for n, (key, (offset, length, digest)) in enumerate(_in_order(job.chunks)):
+                first = n == 0
+                parts = None
+                if previous is not None and previous.index.reusable(key, digest, first):
+                    parts = previous.read(key)
+                    copied += parts is not None
+                if parts is None:
+                    data.seek(offset)
+                    parts = renderer.render(data.read(length), first)
+                for name, span in out.write(parts).items():
+                    index.spans.setdefault(name, {})[key] = span
+                index.digests[key] = digest
+                index.first = index.first or key
+        out.write(renderer.tails())
+    finally:
+        out.close()
+        if previous is not None:
+            previous.close()
+        hashing.join()
+    index.sha256 = {f"{layout.DUMPS_DIR}/{name}": h.hexdigest() for name, h in out.hashes.items()}
+    index.sha256[f"{layout.DUMPS_DIR}/{nt_path.name}"] = nt_digest[0]
+    index.copied = copied
+    index.save(job.release)
 
-    ISA-L's level 2 compresses N-Triples about twelve times faster than zlib's default
-    level 6, for files about a fifth larger: at a million pledges, seconds instead of
-    two minutes of CPU. Any gzip reader reads them."""
-    target = path.parent / (path.name + ".gz")
-    with (
-        path.open("rb") as src,
-        target.open("wb") as raw,
-        igzip.IGzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=2) as gz,
-    ):
-        shutil.copyfileobj(src, gz, 1 << 20)
+
+def _in_order(chunks: dict[str, tuple[int, int, str]]) -> list[tuple[str, tuple[int, int, str]]]:
+    return sorted(chunks.items(), key=lambda kv: kv[1][0])
 
 
-def write_dataset_dumps(
-    data_nt: Path, data_graph: str, others: Iterable[Quad], folder: Path, prefixes: dict[str, str]
-) -> None:
-    """The endpoint's whole dataset as gzipped N-Quads and TriG, the same bytes for the
-    same content: the data graph's triples as mapped (already in a fixed order, and
-    without blank nodes), then the other graphs' quads with their blank nodes labelled
-    canonically (RDF Dataset Canonicalization, Oxigraph's) and sorted. The store's
-    blank node labels come from parsing and differ from build to build."""
-    folder.mkdir(parents=True, exist_ok=True)
+def finish_dataset_dumps(folder: Path, others: Iterable[Quad], prefixes: dict[str, str]) -> None:
+    """Add the graphs other than the data graph to the dataset dumps, whose data graph
+    the writer has written: as N-Quads with their blank nodes labelled canonically (RDF
+    Dataset Canonicalization, Oxigraph's) and sorted, the same bytes for the same content
+    (the store's blank node labels come from parsing and differ from build to build);
+    and as TriG after the data graph's block is closed."""
     small = Dataset(others)
     small.canonicalize(CanonicalizationAlgorithm.UNSTABLE)  # stable within one Oxigraph
-    lines = sorted(serialize([q], format=RdfFormat.N_QUADS) for q in small)
-    graph = f" <{data_graph}> .\n".encode()
-    nq_path = folder / DATASET_DUMPS["nq"][0]
-    with _gzip_writer(nq_path) as out, data_nt.open("rb") as data:
-        for line in data:  # "s p o .\n" -> "s p o <g> .\n"
-            out.write(line[:-3] + graph)
-        out.writelines(lines)
-    with igzip.open(nq_path, "rb") as quads, _gzip_writer(folder / DATASET_DUMPS["trig"][0]) as out:
-        serialize(parse(quads, format=RdfFormat.N_QUADS), out, RdfFormat.TRIG, prefixes=prefixes)
+    quads = sorted((serialize([q], format=RdfFormat.N_QUADS), q) for q in small)
+    with (folder / NQ_GZ).open("ab") as nq:
+        nq.write(member(b"".join(line for line, _ in quads)))
+    by_graph = sorted(quads, key=lambda lq: (str(lq[1].graph_name), lq[0]))
+    trig = serialize([q for _, q in by_graph], format=RdfFormat.TRIG, prefixes=prefixes)
+    head = prefix_head(RdfFormat.TRIG, prefixes)
+    body = trig[len(head) :] if trig.startswith(head) else trig
+    with (folder / TRIG_GZ).open("ab") as out:
+        out.write(member(b"}\n" + body))  # the data graph's block, then the others
 
 
-@contextlib.contextmanager
-def _gzip_writer(target: Path) -> Iterator[igzip.IGzipFile]:
-    """A deterministic gzip file (no name, no timestamp), as :func:`gzip_file` writes."""
-    with (
-        target.open("wb") as raw,
-        igzip.IGzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=2) as gz,
-    ):
-        yield gz
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(_BLOCK):
+            h.update(block)
+    return h.hexdigest()
 
 
 class DumpWriter(BackgroundJob):
     """:func:`write_dumps` in a child process: start, then wait (or cancel)."""
 
-    def __init__(self, data_nt: Path, folder: Path, prefixes: dict[str, str]):
-        super().__init__("writing the dumps", write_dumps, data_nt, folder, prefixes)
+    def __init__(self, job: DumpJob):
+        super().__init__("writing the dumps", write_dumps, job)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, Triple, parse
 
-from .dumps import write_dataset_dumps
+from .dumps import finish_dataset_dumps
 from .void import DatasetCounts
 
 #: Rounds before giving up on a fixed point (two are enough: see the module's docstring).
@@ -61,15 +61,13 @@ def describe(
     raise RuntimeError("the VoID graph's counts did not settle")  # pragma: no cover
 
 
-def dump(
-    store: Store, graphs: dict[str, str], data_nt: Path, folder: Path, prefixes: dict[str, str]
-) -> None:
-    """Write the dataset dumps from the data graph as mapped and the store's other graphs
-    (the VoID graph loaded last)."""
+def dump(store: Store, graphs: dict[str, str], folder: Path, prefixes: dict[str, str]) -> None:
+    """Finish the dataset dumps, whose data graph the dump writer wrote, with the
+    store's other graphs (the VoID graph loaded last)."""
     others = [
         q
         for key in sorted(graphs)
         if key != "data"
         for q in store.quads_for_pattern(None, None, None, NamedNode(graphs[key]))
     ]
-    write_dataset_dumps(data_nt, graphs["data"], others, folder, prefixes)
+    finish_dataset_dumps(folder, others, prefixes)

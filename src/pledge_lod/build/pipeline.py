@@ -25,13 +25,15 @@ from ..records import Problem, Records
 from ..release.layout import ReleaseInfo
 from ..validation.compiler import UnsupportedShape, predicates_read, run_checks
 from ..validation.schema import (
+    META_CHECK,
     SHAPES_FILE,
     Schema,
     SchemaError,
     compiled_checks,
     locate,
     pyshacl_violations,
-    schema_problems,
+    shapes_problems,
+    term_problems,
 )
 from .cache import BuildCache, FileEntry, code_digest, stat_digest
 from .changes import REGISTRIES, ChunkIndex
@@ -232,9 +234,20 @@ class Pipeline:
             found = pyshacl_violations(data.decode("utf-8"), schema)
             problems.extend(locate(found, located, self.iris))
             self.timer.stage(f"validated all {self.result.pledges} pledges with pyshacl")
-        problems.extend(schema_problems(schema, used_terms))
+        problems.extend(term_problems(schema, used_terms))
+        problems.extend(self._shapes_problems(schema, cache))
         return Mapped(self.iris, registries.records, schema, registries.kos, self.stats,
                       self.result)
+
+    @staticmethod
+    def _shapes_problems(schema: Schema, cache: BuildCache) -> list[Problem]:
+        """Whether the shapes are valid SHACL, checked once per version of the shapes."""
+        key = f"{schema.source_digest}|{META_CHECK}"
+        found = cache.shapes_problems(key)
+        if found is None:
+            found = shapes_problems(schema)
+            cache.set_shapes_problems(key, found)
+        return found
 
     def _registries(self, cache: BuildCache, registry_key: str) -> _Registries:
         """The registries, mapped, or from the cache when no registry file changed."""

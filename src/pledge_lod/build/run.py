@@ -17,9 +17,10 @@ from pathlib import Path
 from pyoxigraph import Store
 
 from ..release import layout
+from ..release.history import History
 from .assemble import Staged, assemble, release_id
 from .changes import Changeset, changeset_for, plan, record
-from .dumps import DumpWriter, write_dumps
+from .dumps import DumpJob, DumpWriter, write_dumps
 from .incremental_store import previous_store, seeded_store
 from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
 from .progress import Progress, stderr_progress
@@ -34,7 +35,7 @@ class _Children:
     def __init__(self, pipeline: Pipeline, work: Path, stage: Path):
         self.data_nt = work / "data.nt"
         self.stage = stage
-        self.prefixes = pipeline.iris.prefixes()
+        self.pipeline = pipeline
         self.writer: DumpWriter | None = None
         # With the latest version's store at hand, the new one is that store plus the
         # changes (.incremental_store), and no loader competes with the mapping.
@@ -49,19 +50,26 @@ class _Children:
         pipeline.loader = self.loader
         pipeline.on_mapped = self.start_dumps
 
+    def dump_job(self) -> DumpJob:
+        """The dumps of the mapped data, copying what did not change from the latest
+        version's release (:mod:`.dump_segments`)."""
+        pipeline = self.pipeline
+        return DumpJob(
+            self.data_nt, dict(pipeline.chunks.chunks), self.stage, pipeline.iris.prefixes(),
+            pipeline.graphs["data"], _latest_release(pipeline.inputs.releases_dir),
+        )  # fmt: skip
+
     def start_dumps(self) -> None:
-        self.writer = DumpWriter(self.data_nt, self.stage / layout.DUMPS_DIR, self.prefixes)
+        self.writer = DumpWriter(self.dump_job())
 
     def dumps_written(self) -> None:
         """Wait for the writer (or write the dumps here, if it never started)."""
         if self.writer is None:
-            write_dumps(self.data_nt, self.stage / layout.DUMPS_DIR, self.prefixes)
+            write_dumps(self.dump_job())
         else:
             self.writer.wait()
 
-    def store(
-        self, pipeline: Pipeline, mapped: Mapped, changeset: Changeset
-    ) -> tuple[Store, bool]:
+    def store(self, pipeline: Pipeline, mapped: Mapped, changeset: Changeset) -> tuple[Store, bool]:
         """The release store: the previous one plus the changes, or loaded in full;
         and whether it was loaded in full (then worth compacting)."""
         if self.previous is None:
@@ -75,6 +83,17 @@ class _Children:
         for child in (self.writer, self.loader):
             if child is not None:
                 child.cancel()
+
+
+def _latest_release(releases_dir: Path) -> Path | None:
+    """The folder of the latest version's release, if it is kept."""
+    history = History.open(releases_dir)
+    try:
+        latest = history.latest()
+    finally:
+        history.close()
+    folder = releases_dir / latest.release_id if latest is not None else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def build(
@@ -126,7 +145,7 @@ def _release(
 ) -> tuple[layout.ReleaseInfo, Changeset | None]:
     """The release of this input: the one already built from it, or a new one with
     its changes against the latest version."""
-    rid = release_id(inputs, mapped, children.data_nt)
+    rid = release_id(inputs, mapped, pipeline.chunks)
     existing = inputs.releases_dir / rid
     try:
         info = layout.read_release(existing)

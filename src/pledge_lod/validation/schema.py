@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
+import pyshacl
 import rdflib
 from pyshacl import validate as shacl_validate
 from rdflib.namespace import RDF, SH
@@ -65,10 +66,9 @@ def _read_resolved(path: Path, base: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def schema_problems(schema: Schema, data_terms: Iterable[str]) -> list[Problem]:
-    """Check the ontology and shapes together with the data: every term the data uses
-    from the project namespace is defined with a label and a definition, and the shapes
-    graph is itself valid SHACL."""
+def term_problems(schema: Schema, data_terms: Iterable[str]) -> list[Problem]:
+    """Every term the data uses from the project namespace is defined in the ontology
+    with a label and a definition."""
     problems: list[Problem] = []
     onto = rdflib.Graph().parse(data=schema.ontology_nt, format="nt")
     label, definition = rdflib.RDFS.label, rdflib.URIRef(v.SKOS + "definition")
@@ -87,14 +87,23 @@ def schema_problems(schema: Schema, data_terms: Iterable[str]) -> list[Problem]:
         for prop, name in ((label, "rdfs:label"), (definition, "skos:definition")):
             if (node, prop, None) not in onto:
                 problems.append(Problem("ontology/pledge.ttl", term, name, "is missing"))
+    return problems
+
+
+def shapes_problems(schema: Schema) -> list[Problem]:
+    """The shapes graph is itself valid SHACL (pyshacl against SHACL-SHACL). It depends
+    on the shapes alone and costs seconds (tens of them on a busy machine), so a build
+    keeps its answer by the shapes' digest (:data:`META_CHECK` names the checker)."""
     meta_ok, _, meta_text = shacl_validate(
         rdflib.Graph(), shacl_graph=schema.shapes_graph(), meta_shacl=True, inference="none"
     )
-    if not meta_ok:
-        problems.append(
-            Problem("shapes/shapes.ttl", "-", "-", f"not valid SHACL: {meta_text[:500]}")
-        )
-    return problems
+    if meta_ok:
+        return []
+    return [Problem("shapes/shapes.ttl", "-", "-", f"not valid SHACL: {meta_text[:500]}")]
+
+
+#: What :func:`shapes_problems` answers with, besides the shapes: a key part for a cache.
+META_CHECK = f"pyshacl-{pyshacl.__version__}"
 
 
 def compiled_checks(
