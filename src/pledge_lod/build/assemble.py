@@ -93,25 +93,7 @@ def assemble(
         write_changeset(staged.folder, staged.changeset, staged.release_id, (number, created))
         timer.stage(f"changeset written in {time.perf_counter() - started:.2f} s")
 
-    # VoID last: it gives the dumps' sizes, and the counts of every graph, its own
-    # included (endpoint_dataset). Then the whole dataset, VoID included, is dumped.
-    void_ttl, dataset = endpoint_dataset.describe(
-        store,
-        graphs,
-        mapped.stats.triples,
-        lambda counts: describe_dataset(
-            mapped.stats,
-            mapped.iris,
-            mapped.records.dataset,
-            created,
-            staged.dumps,
-            counts,
-            staged.plan,
-        ),
-    )
-    (staged.folder / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
-    store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
-    endpoint_dataset.dump(store, graphs, staged.dumps, mapped.iris.prefixes())
+    dataset = _describe_and_dump(mapped, staged, store, created)
     report = report_turtle(mapped.result.problems, mapped.iris)
     (staged.folder / layout.REPORT_FILE).write_text(report, encoding="utf-8")
     store.flush()
@@ -126,6 +108,32 @@ def assemble(
     final = releases_dir / staged.release_id
     os.replace(staged.folder, final)
     return layout.read_release(final)
+
+
+def _describe_and_dump(
+    mapped: Mapped, staged: Staged, store: Store, created: str
+) -> DatasetCounts:
+    """VoID last: it gives the dumps' sizes, and the counts of every graph, its own
+    included (:mod:`.endpoint_dataset`). Then the whole dataset, VoID included, is
+    dumped. Returns the counts VoID states."""
+    graphs = mapped.graphs
+    schema = mapped.schema
+    small = endpoint_dataset.small_graphs(schema.ontology_nt, schema.shapes_nt, mapped.kos)
+
+    def void_with(counts: DatasetCounts) -> str:
+        return describe_dataset(
+            mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps, counts,
+            staged.plan,
+        )  # fmt: skip
+
+    void_ttl, dataset, void = endpoint_dataset.describe(
+        store, graphs, mapped.stats.triples, small, void_with
+    )
+    (staged.folder / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
+    store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
+    small["void"] = void
+    endpoint_dataset.dump(graphs, small, staged.dumps, mapped.iris.prefixes())
+    return dataset
 
 
 def _manifest(

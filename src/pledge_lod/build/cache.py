@@ -139,11 +139,7 @@ class BuildCache:
         )
 
     def get_registry(self, key: str) -> Any | None:
-        value = self._meta("registry:" + key)
-        try:
-            return pickle.loads(bytes.fromhex(value)) if value else None
-        except Exception:  # damaged: map the registries again
-            return None
+        return self.get_pickled("registry:" + key)
 
     def put_registry(self, key: str, value: Any) -> None:
         self.db.execute("DELETE FROM meta WHERE key LIKE 'registry:%'")
@@ -161,6 +157,21 @@ class BuildCache:
         self.db.execute("DELETE FROM meta WHERE key LIKE 'registry-violations:%'")
         value = json.dumps([_problem_tuple(p) for p in violations])
         self._set_meta("registry-violations:" + self.context, value)
+
+    def compiled(self) -> Any | None:
+        """The shapes compiled to checks under this context, if a build stored them."""
+        return self.get_pickled("compiled:" + self.context)
+
+    def set_compiled(self, checks: Any) -> None:
+        self.db.execute("DELETE FROM meta WHERE key LIKE 'compiled:%'")
+        self._set_meta("compiled:" + self.context, pickle.dumps(checks).hex())
+
+    def get_pickled(self, key: str) -> Any | None:
+        value = self._meta(key)
+        try:
+            return pickle.loads(bytes.fromhex(value)) if value else None
+        except Exception:  # damaged: make it again
+            return None
 
     def shapes_problems(self, key: str) -> list[Problem] | None:
         """The shapes' own check (SHACL-SHACL) stored under ``key``, if any."""

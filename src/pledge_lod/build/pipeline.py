@@ -291,12 +291,17 @@ class Pipeline:
         # the mapping workers for the pledges.
         context = Store()
         context.bulk_load(registry_nt + kos_types, format=RdfFormat.N_TRIPLES)
-        try:
-            compiled = compiled_checks(context, schema)
-        except UnsupportedShape as exc:
-            shapes = str(self.inputs.shapes_dir / SHAPES_FILE)
-            problems.append(Problem(shapes, "-", "-", f"cannot be compiled: {exc}"))
-            return None
+        # Compiling parses the shapes' SPARQL with rdflib (seconds): once per context
+        # (the shapes, the registries, the base and the code).
+        compiled = cache.compiled()
+        if compiled is None:
+            try:
+                compiled = compiled_checks(context, schema)
+            except UnsupportedShape as exc:
+                shapes = str(self.inputs.shapes_dir / SHAPES_FILE)
+                problems.append(Problem(shapes, "-", "-", f"cannot be compiled: {exc}"))
+                return None
+            cache.set_compiled(compiled)
         # The registries' findings depend only on the cache's context (registries,
         # shapes, base): a rebuild after a pledge edit reuses them.
         found = cache.registry_violations()
