@@ -164,9 +164,9 @@ def measure_format(
 ) -> dict[str, Any]:
     """The four sides of one format, interleaved; results and ratios."""
     args = ctx.args
-    for name in SETS:  # fill the app's caches first, as for the hot set of python -m bench
-        run_load(ctx.tool, ports["app"], files[name], accept, name, 1, args.connections,
-                 args.wrk_threads)  # fmt: skip
+    # Fill every worker's caches with both sets first, as python -m bench does its hot set.
+    run_load(ctx.tool, ports["app"], files["both"], accept, "both", 1, args.connections,
+             args.wrk_threads)  # fmt: skip
     sides = [Side(ports[server], files[name], name) for server, name in SIDES]
     runs = dict(zip(SIDES, interleaved_sides(ctx.tool, sides, accept, args.duration,
                                              args.rounds, args.connections, args.wrk_threads),
@@ -200,7 +200,8 @@ def measure(ctx: Context, releases: Path) -> dict[str, Any]:
     say(f"{len(pairs)} mementos answered 200 with Memento-Datetime in {len(FORMATS)} formats")
     floor = start_floor(ctx, sizes, ctx.work)
     wait_http(floor, "/bytes/2", START_TIMEOUT_S)
-    files = {name: write_paths(docs, ctx.work / f"{name}.txt") for name, docs in paths.items()}
+    files = {name: write_paths(docs, ctx.work / f"{name}.txt")
+             for name, docs in {**paths, "both": [p for pair in pairs for p in pair]}.items()}
     ports = {"app": app.port, "floor": floor.port}
     result: dict[str, Any] = {
         "releases": str(releases), "counts": manifest.get("counts", {}),
