@@ -90,8 +90,11 @@ def write_paths(paths: list[str], file: Path) -> Path:
     return file
 
 
-def mean_body_bytes(port: int, paths: list[str], accept: str) -> int:
-    """Mean body size of these documents in one format (the floor serves that many)."""
+def mean_body_bytes(
+    port: int, paths: list[str], accept: str, expect: dict[str, str] | None = None
+) -> int:
+    """Mean body size of these documents in one format (the floor serves that many);
+    each must answer 200, with the headers of ``expect`` at these values if given."""
     sizes = []
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
@@ -101,6 +104,10 @@ def mean_body_bytes(port: int, paths: list[str], accept: str) -> int:
             body = resp.read()
             if resp.status != 200:
                 raise BenchError(f"GET {path} ({accept}) answered {resp.status}")
+            for name, value in (expect or {}).items():
+                if resp.getheader(name) != value:
+                    raise BenchError(f"GET {path} ({accept}): {name} is "
+                                     f"{resp.getheader(name)!r}, not {value!r}")
             sizes.append(len(body))
     finally:
         conn.close()
@@ -134,6 +141,44 @@ def run_load(
     return _run_python(port, paths_file, accept, set_name, duration_s, connections)
 
 
+@dataclass(frozen=True)
+class Side:
+    """One side of an interleaved measurement: a server and the path set loaded on it
+    (``set_name`` also picks the floor's body size)."""
+
+    port: int
+    paths_file: Path
+    set_name: str
+
+
+def interleaved_sides(
+    tool: str,
+    sides: list[Side],
+    accept: str,
+    duration_s: int,
+    rounds: int,
+    connections: int,
+    threads: int,
+) -> list[list[LoadResult]]:
+    """Every side loaded once in each of ``rounds`` rounds, in the order of ``sides``,
+    then reversed the next round (ABC CBA ...), so that drift falls on all of them;
+    each side's runs, in its order."""
+    per_round = max(1, round(duration_s / max(1, rounds)))
+    runs: list[list[LoadResult]] = [[] for _ in sides]
+    for i in range(max(1, rounds)):
+        order = range(len(sides)) if i % 2 == 0 else reversed(range(len(sides)))
+        for at in order:
+            side = sides[at]
+            runs[at].append(run_load(tool, side.port, side.paths_file, accept, side.set_name,
+                                     per_round, connections, threads))  # fmt: skip
+    return runs
+
+
+def round_ratios(tops: list[LoadResult], bottoms: list[LoadResult]) -> list[float]:
+    """req/s of one side over another's, round by round (0 where the other did nothing)."""
+    return [a.rps / b.rps if b.rps else 0.0 for a, b in zip(tops, bottoms, strict=True)]
+
+
 def interleaved(
     tool: str,
     ports: tuple[int, int],
@@ -151,20 +196,14 @@ def interleaved(
     lets the drift fall on one side only. Here each round loads both, the first one
     in the round alternating (ABBA), and the ratio is the median of the rounds' ratios.
     The returned results sum each server's rounds (p50 and p99: the rounds' medians)."""
-    per_round = max(1, round(duration_s / max(1, rounds)))
-    app_runs: list[LoadResult] = []
-    floor_runs: list[LoadResult] = []
-    for i in range(max(1, rounds)):
-        order = (0, 1) if i % 2 == 0 else (1, 0)
-        for side in order:
-            result = run_load(tool, ports[side], paths_file, accept, set_name, per_round,
-                              connections, threads)  # fmt: skip
-            (app_runs if side == 0 else floor_runs).append(result)
-    ratios = [a.rps / f.rps if f.rps else 0.0 for a, f in zip(app_runs, floor_runs, strict=True)]
-    return _combined(app_runs), _combined(floor_runs), ratios
+    sides = [Side(port, paths_file, set_name) for port in ports]
+    app_runs, floor_runs = interleaved_sides(tool, sides, accept, duration_s, rounds,
+                                             connections, threads)  # fmt: skip
+    return combined(app_runs), combined(floor_runs), round_ratios(app_runs, floor_runs)
 
 
-def _combined(runs: list[LoadResult]) -> LoadResult:
+def combined(runs: list[LoadResult]) -> LoadResult:
+    """Runs of one side as one result: summed counts, the rounds' median p50 and p99."""
     requests = sum(r.requests for r in runs)
     seconds = sum(r.seconds for r in runs)
     return LoadResult(runs[0].tool, requests, round(seconds, 2),

@@ -37,7 +37,7 @@ def serve_and_measure(
     try:
         sizes = {name: {accept: mean_body_bytes(port, docs, accept) for accept in FORMATS.values()}
                  for name, docs in samples.items()}  # fmt: skip
-        floor = _start_floor(ctx, sizes, work)
+        floor = start_floor(ctx, sizes, work)
         wait_http(floor, "/bytes/2", START_TIMEOUT_S)
         result["deref"] = {name: _deref_set(ctx, name, port, floor.port, files[name], sizes[name])
                            for name in ("hot", "random")}  # fmt: skip
@@ -74,7 +74,7 @@ def _wsgi_probe(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _start_floor(ctx: Context, sizes: dict[str, dict[str, int]], work: Path) -> Server:
+def start_floor(ctx: Context, sizes: dict[str, dict[str, int]], work: Path) -> Server:
     port = free_port()
     argv = [ctx.python, "-m", "bench.floor_app", "--port", str(port), "--workers",
             str(ctx.args.workers), "--threads", str(ctx.args.threads)]  # fmt: skip

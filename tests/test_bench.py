@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from support.history import REMOVED, build_history
 from support.virtuoso import missing as virtuoso_missing
+from support.web import client_for
 
 pytestmark = pytest.mark.slow  # the slow tier: the benchmark in subprocesses, wrk, Virtuoso
 
@@ -43,6 +45,7 @@ VIRTUOSO_TITLES = (
     "### Virtuoso: loading the release",
     "### SPARQL mix on Virtuoso beside the embedded store (medians)",
 )
+HTTP_DATE = "%a, %d %b %Y %H:%M:%S GMT"
 MIX_KEYS = {"per-goal", "place", "text", "describe", "page", "ask"}
 
 
@@ -176,6 +179,53 @@ def test_build_only_measures_a_build_and_a_rebuild(tmp_path: Path) -> None:
     # the changes (issue 18).
     assert out.count("| store loaded |") == 1
     assert re.search(r"store made from release [0-9a-f]{16} plus the changes", out), out
+
+
+def test_memento_load_measures_mementos_beside_current_documents(tmp_path: Path) -> None:
+    """bench.memento_load on three small releases: five documents of the version before
+    the current one, their mementos found through the TimeGate, every format loaded on
+    the four sides; every memento answered 200 with its datetime, under load too."""
+    _data, releases, built = build_history(tmp_path, "http://127.0.0.1:8790")
+    out = tmp_path / "memento.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memento_load", "--releases", str(releases), "--hot", "5",
+         "--duration", "1", "--rounds", "1", "--tool", _tool(), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    older = built[1]  # the most recent kept version before the current one
+    assert result["memento"]["release"] == older.release_id
+    assert result["current"]["release"] == built[2].release_id
+    assert result["hot"] == 5 and result["mementos_checked"] == 5 * 5
+    assert [p.split("/", 3)[3] for p in result["paths"]["memento"]] == [
+        p.lstrip("/") for p in result["paths"]["current"]]
+    assert all(p.startswith(f"/memento/{older.stamp}/doc/pledge/")
+               for p in result["paths"]["memento"])
+    assert f"/doc/pledge/{REMOVED}" not in result["paths"]["current"]  # gone: not compared
+    assert set(result["formats"]) == {"ttl", "jsonld", "nt", "rdf", "html"}
+    for fmt, r in result["formats"].items():
+        for side in ("app_current", "app_memento", "floor_current", "floor_memento"):
+            assert r[side]["requests"] > 0 and r[side]["errors"] == 0, (fmt, side)
+        assert set(r["ratios"]) == {"current/floor", "memento/floor", "memento/current"}
+        assert r["bytes"]["memento"] > 0
+        assert f"| {fmt} | " in done.stdout
+    assert "--releases REL" in done.stdout and str(tmp_path) not in done.stdout
+    client = client_for(releases)  # the paths measured are the mementos, as a client sees
+    for path in result["paths"]["memento"]:
+        resp = client.get(path, headers={"Accept": "text/turtle"})
+        assert resp.status_code == 200, path
+        assert resp.headers["Memento-Datetime"] == older.created.strftime(HTTP_DATE), path
+
+    only_first = tmp_path / "one-version"  # the first version alone: nothing older
+    only_first.mkdir()
+    (only_first / "current").symlink_to(built[0].folder)
+    shutil.copytree(releases / "history", only_first / "history")
+    done = subprocess.run([sys.executable, "-m", "bench.memento_load", "--releases",
+                           str(only_first)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 1
+    assert "no kept version older than the current one" in done.stderr, done.stderr
 
 
 def _serve_wsgi(app, stack: list) -> int:  # type: ignore[no-untyped-def]
