@@ -33,8 +33,9 @@ from ..records import Problem
 from .graph_stats import GraphStats
 
 # 2: entries carry their graph statistics; 3: objects digested from N-Triples; 4: entries
-# keyed by their mapping (base, data folder, code), not by the file's stat alone
-SCHEMA_VERSION = 4
+# keyed by their mapping (base, data folder, code), not by the file's stat alone; 5: the
+# digest of their N-Triples
+SCHEMA_VERSION = 5
 
 
 @dataclass
@@ -47,6 +48,9 @@ class FileEntry:
     terms: set[str]
     stats: GraphStats = field(default_factory=GraphStats)  # of the pledges' triples
     violations: list[Problem] | None = None  # None: not validated under this context
+    #: Of the pledges' N-Triples, in order, as :class:`.changes.ChunkIndex` digests them:
+    #: a rebuild does not hash gigabytes of unchanged files again.
+    digest: str = ""
 
 
 def _stat_key(path: Path) -> tuple[int, int]:
@@ -197,7 +201,9 @@ class BuildCache:
 
 
 def _without_violations(entry: FileEntry) -> FileEntry:
-    return FileEntry(entry.pledges, entry.problems, entry.drafts, entry.terms, entry.stats)
+    return FileEntry(
+        entry.pledges, entry.problems, entry.drafts, entry.terms, entry.stats, None, entry.digest
+    )
 
 
 def _problem_tuple(p: Problem) -> tuple[str, str, str, str, str]:

@@ -51,6 +51,11 @@ REGISTRIES = "(registries)"
 _WHOLE = "(whole)"
 
 
+def chunk_digest(data: bytes) -> str:
+    """The digest :class:`ChunkIndex` gives a source's bytes."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 class ChunkIndex:
     """Where each source's triples lie in the data file being written, with a digest."""
 
@@ -60,21 +65,24 @@ class ChunkIndex:
         self._key: str | None = None
         self._start = 0
         self._hash = hashlib.blake2b(digest_size=16)
+        self._given: str | None = None
 
-    def start(self, key: str) -> None:
+    def start(self, key: str, digest: str | None = None) -> None:
+        """A source starts; ``digest``: its bytes' (:func:`chunk_digest`) if known,
+        as the build cache knows an unchanged file's, so they are not hashed again."""
         self.finish()
-        self._key, self._start = key, self.offset
+        self._key, self._start, self._given = key, self.offset, digest
         self._hash = hashlib.blake2b(digest_size=16)
 
     def write(self, data: bytes) -> None:
         self.offset += len(data)
-        if self._key is not None:
+        if self._key is not None and self._given is None:
             self._hash.update(data)
 
     def finish(self) -> None:
         if self._key is not None and self.offset > self._start:
-            self.chunks[self._key] = (self._start, self.offset - self._start,
-                                      self._hash.hexdigest())  # fmt: skip
+            digest = self._given or self._hash.hexdigest()
+            self.chunks[self._key] = (self._start, self.offset - self._start, digest)
         self._key = None
 
     def save(self, path: Path) -> None:

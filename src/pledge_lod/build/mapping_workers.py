@@ -28,6 +28,7 @@ from ..records import Problem
 from ..validation.compiler import Check, run_checks
 from ..validation.schema import locate
 from .cache import FileEntry
+from .changes import chunk_digest
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,9 @@ def map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, File
                 note_terms(t, mapper.iris.vocab, entry.terms)
         nt = serialize(triples, format=RdfFormat.N_TRIPLES)
         entry.pledges.append((pledge.id, pledge.file, nt))
-    entry.stats.add(b"".join(nt for _, _, nt in entry.pledges))
+    data = b"".join(nt for _, _, nt in entry.pledges)
+    entry.stats.add(data)
+    entry.digest = chunk_digest(data)
     if _CHECKS is not None:
         entry.violations = validate_file(entry, _CHECKS)
     return path, entry, True

@@ -378,7 +378,12 @@ class Pipeline:
         for path, entry, fresh in ordered_map(map_file, tasks, jobs, checks):
             if fresh:
                 cache.store(path, entry)
-            self.chunks.start(str(path.relative_to(self.inputs.data_dir)))
+            ids = [pid for pid, _, _ in entry.pledges]
+            whole = len(set(ids)) == len(ids) and not seen.keys() & set(ids)
+            self.chunks.start(  # every pledge written: the digest the entry holds
+                str(path.relative_to(self.inputs.data_dir)),
+                entry.digest if whole and entry.digest else None,
+            )
             dropped = self._take(entry, seen, located, write, validated=fresh and bool(checks))
             used_terms.update(entry.terms)
             if checks is not None and entry.violations is not None:
