@@ -117,17 +117,51 @@ def write_index(path: Path, rows: Iterable[Row]) -> int:
     writer = index.writer(heap_size=128_000_000, num_threads=1)
     count = 0
     for row in rows:
-        doc = tantivy.Document(
-            iri=row.iri, type=row.type, lang=row.lang or _NO_LANG,
-            label=row.label, alt=row.alt, text=row.text,
-        )
-        for name, value in row.facets:
-            doc.add_text("facet", f"{name}={value}")
-        writer.add_document(doc)
+        writer.add_document(_document(row))
         count += 1
     writer.commit()
     writer.wait_merging_threads()
     return count
+
+
+def update_index(
+    previous: Path, path: Path, deleted: Iterable[str], rows: Iterable[Row]
+) -> tuple[int, int]:
+    """Write the index folder at ``path`` as a copy of the index at ``previous`` without
+    the rows of the ``deleted`` IRIs and with ``rows`` added, in one commit; returns how
+    many rows were added and how many it holds.
+
+    A copy, never hard links: a commit rewrites ``meta.json`` and writes new delete
+    bitsets, and Tantivy's garbage collection removes the files no longer used from
+    the folder it writes; the previous release's index must stay exactly as it was.
+    Deleted rows stay in their segment (flagged) until a merge, and still count in the
+    term statistics BM25 scores with, so scores may differ slightly from a full write
+    of the same rows; which rows match, and their order when scores are apart, do not."""
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(previous, path, copy_function=shutil.copyfile)
+    index = tantivy.Index.open(str(path))
+    index.register_tokenizer(_ANALYZER, _analyzer())
+    writer = index.writer(heap_size=128_000_000, num_threads=1)
+    for iri in deleted:
+        writer.delete_documents_by_term("iri", iri)
+    added = 0
+    for row in rows:
+        writer.add_document(_document(row))
+        added += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    return added, index.searcher().num_docs
+
+
+def _document(row: Row) -> tantivy.Document:
+    doc = tantivy.Document(
+        iri=row.iri, type=row.type, lang=row.lang or _NO_LANG,
+        label=row.label, alt=row.alt, text=row.text,
+    )
+    for name, value in row.facets:
+        doc.add_text("facet", f"{name}={value}")
+    return doc
 
 
 def parse_terms(
