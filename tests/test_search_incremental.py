@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 import tantivy
 
+from pledge_lod.build.search import resource_rows
+from pledge_lod.rdf import vocab as v
+from pledge_lod.rdf.vocab import Iris
 from pledge_lod.release.search_index import INDEX_DIR, Filters, SearchIndex
 from support.processes import cli
 from support.releases import copy_data
@@ -161,3 +164,18 @@ def test_another_kos_or_base_writes_the_index_whole(tmp_path: Path) -> None:
     assert FULL + "the previous index was made from another KOS, base" in said, said
     assert SearchIndex(third / INDEX_DIR).labels("http://127.0.0.1:8774/id/place/zurich")
 
+
+
+def test_an_alternative_that_folds_to_the_label_is_not_indexed_again() -> None:
+    """A synthetic pledge's title is its label too: indexed once. An alternative that
+    differs only in case or accents goes too; one with other words stays."""
+    iris = Iris(BASE)
+    label, title = v.RDFS_LABEL, v.DCTERMS + "title"
+    facts = [
+        (label, "Zürich pledge", "en"), (title, "Zürich pledge", "en"),
+        (v.SCHEMA + "alternateName", "ZURICH  Pledge", "en"),
+        (v.SCHEMA + "alternateName", "Pledge of Zürich", "en"),
+        (v.SCHEMA + "alternateName", "pledge of zurich", "en"),
+    ]  # fmt: skip
+    rows = list(resource_rows(f"{BASE}/id/pledge/z", facts, iris))
+    assert [(r.label, r.alt) for r in rows] == [("Zürich pledge", "Pledge of Zürich")]

@@ -33,7 +33,14 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse
 
 from ..rdf import vocab as v
 from ..release import layout
-from ..release.search_index import INDEX_DIR, INDEX_VERSION, Row, update_index, write_index
+from ..release.search_index import (
+    INDEX_DIR,
+    INDEX_VERSION,
+    Row,
+    folded,
+    update_index,
+    write_index,
+)
 from .changes import Changeset, ChunkIndex, load_chunks
 
 LABELS = (v.RDFS_LABEL, v.SKOS + "prefLabel", v.SCHEMA + "name", v.FOAF + "name")
@@ -327,10 +334,24 @@ def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row
             type=kind,
             lang=lang,
             label=labels[0],
-            alt=" | ".join(dict.fromkeys([*labels[1:], *cols.get("alt", [])])),
+            alt=_alternatives(labels[0], [*labels[1:], *cols.get("alt", [])]),
             text="\n".join(cols.get("text", [])),
             facets=tuple(dict.fromkeys(facets)),
         )
+
+
+def _alternatives(label: str, names: list[str]) -> str:
+    """The alternative names of a row, each once, none that folds to the label or to
+    one before it: a synthetic pledge's title is also its label, and indexed twice it
+    doubled the postings every name query walks (bench/RESULTS.md, issue 17)."""
+    seen = {folded(label)}
+    out = []
+    for name in names:
+        key = folded(name)
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
+    return " | ".join(out)
 
 
 @functools.cache

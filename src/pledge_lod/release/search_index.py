@@ -15,6 +15,7 @@ analyzer and each word becomes a term (or phrase) query built here, so ``NEAR``,
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from collections.abc import Iterable
@@ -26,7 +27,7 @@ import tantivy
 INDEX_DIR = "search"
 #: Part of the release id (build/assemble.py): a new index format makes a new release
 #: even from unchanged data, instead of reusing one without (or with an older) index.
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: no alternative label that folds to the label
 #: Boosts of the label, alternative label and text fields.
 BOOSTS = {"label": 10.0, "alt": 4.0, "text": 1.0}
 #: The fields that hold a resource's names.
@@ -97,6 +98,17 @@ def _analyzer() -> tantivy.TextAnalyzer:
         .filter(tantivy.Filter.ascii_fold())
         .build()
     )
+
+
+@functools.cache
+def _folding() -> tantivy.TextAnalyzer:
+    return _analyzer()
+
+
+def folded(text: str) -> tuple[str, ...]:
+    """``text`` as the index's analyzer reads it (words, case and accents folded): two
+    names with the same words are the same to every search."""
+    return tuple(_folding().analyze(text))
 
 
 def _schema() -> tantivy.Schema:
