@@ -143,9 +143,11 @@ def update_index(
     the rows of the ``deleted`` IRIs and with ``rows`` added, in one commit; returns how
     many rows were added and how many it holds.
 
-    A copy, never hard links: a commit rewrites ``meta.json`` and writes new delete
-    bitsets, and Tantivy's garbage collection removes the files no longer used from
-    the folder it writes; the previous release's index must stay exactly as it was.
+    A copy, never hard links: Tantivy writes a segment's files once and replaces
+    ``meta.json`` and ``.managed.json`` whole, and its garbage collection deletes the
+    files a commit no longer uses, so links would likely survive; but the previous
+    release's index must stay exactly as it was whatever a later Tantivy does, and a
+    copy costs little (53 MB at 100k pledges, bench/RESULTS.md).
     Deleted rows stay in their segment (flagged) until a merge, and still count in the
     term statistics BM25 scores with, so scores may differ slightly from a full write
     of the same rows; which rows match, and their order when scores are apart, do not."""
