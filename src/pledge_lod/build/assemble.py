@@ -20,14 +20,14 @@ from pyoxigraph import NamedNode, RdfFormat, Store
 
 from .. import __version__
 from ..release import layout
-from ..release.search_index import INDEX_DIR, INDEX_VERSION
+from ..release.search_index import INDEX_VERSION
 from ..validation.schema import report_turtle
 from . import endpoint_dataset
 from .changes import CHUNKS_FILE, Changeset, ChunkIndex, VersionPlan, write_changeset
 from .dump_segments import SEGMENTS_VERSION, SegmentIndex, stamp
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
-from .search import write_search_index
+from .search import Since, release_search_index
 from .sitemap import write_sitemaps
 from .void import DatasetCounts, describe_dataset
 
@@ -71,8 +71,8 @@ def assemble(
     if staged.compact:
         store.optimize()
     timer.stage("sitemap written" + (", store compacted" if staged.compact else ""))
-    rows = write_search_index(staged.folder / INDEX_DIR, staged.data_nt, mapped.kos, mapped.iris)
-    timer.stage(f"search index written ({rows} rows)")
+    timer.stage(release_search_index(staged.folder, staged.data_nt, mapped.kos, mapped.iris,
+                                     Since(releases_dir, staged.changeset, staged.chunks)))
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats
     # serialised from it.

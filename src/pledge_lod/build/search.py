@@ -8,23 +8,40 @@ is not indexed.
 
 Incremental builds: the release id is a digest of every input (:func:`.assemble.release_id`),
 so an unchanged build reuses the existing release, index included, without redoing
-anything; a changed build rewrites the index from the data N-Triples in one streaming
-pass (bench/RESULTS.md has the time at 100k). Reusing per-file rows, as the build cache
-does for mapped N-Triples (build/cache.py), is not done yet.
+anything. A changed build (:func:`release_search_index`) starts from the latest
+version's index when that release is kept and its index was made from the same inputs
+but the data (the stamp in ``search.json``: index format, base, KOS): a copy of it
+without the rows of every resource the changeset names, plus the rows of those that
+still exist, read from the new data's changed sources only (a resource's rows depend
+on its own triples, which all come from one source, and on the KOS). Otherwise, or
+when the changes are many, the index is written whole from the data N-Triples in one
+streaming pass (bench/RESULTS.md has both times at 100k).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain, groupby
 from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, parse
 
 from ..rdf import vocab as v
-from ..release.search_index import Row, write_index
+from ..release import layout
+from ..release.search_index import (
+    INDEX_DIR,
+    INDEX_VERSION,
+    Row,
+    folded,
+    update_index,
+    write_index,
+)
+from .changes import Changeset, ChunkIndex, load_chunks
 
 LABELS = (v.RDFS_LABEL, v.SKOS + "prefLabel", v.SCHEMA + "name", v.FOAF + "name")
 ALTS = (v.SKOS + "altLabel", v.SCHEMA + "alternateName", v.DCTERMS + "title", v.SKOS + "notation")
@@ -54,8 +71,111 @@ _ESCAPE = re.compile(r"\\(?:([tbnrf\"'\\])|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))"
 _ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 
+#: What the release's index was made from besides the data (beside the index folder).
+STAMP_FILE = "search.json"
+#: Above this share of the previous index's rows changed, the index is written whole.
+#: At 100k, replacing 42% of the rows took half the time of the whole write
+#: (bench/RESULTS.md); the margin keeps deleted rows, which stay in the index (and in
+#: its term statistics) until Tantivy merges their segments, a minority.
+MAX_CHANGED_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Since:
+    """What an index can be made from besides the data: the releases folder (whose
+    latest version's index it may start from), the changes against that version, and
+    where each source's triples lie in the new data."""
+
+    releases_dir: Path
+    changeset: Changeset | None
+    chunks: ChunkIndex | None
+
+
+def release_search_index(
+    folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, since: Since | None = None
+) -> str:
+    """Write the index of the release being assembled in ``folder`` and its stamp: the
+    previous version's index plus the changes when it can be, else whole. Returns the
+    progress line, which says which."""
+    stamp = _stamp(kos, iris)
+    previous = _previous(since, stamp) if since is not None else "no previous release"
+    if isinstance(previous, Path) and since is not None and since.changeset is not None:
+        changed = {c.iri for c in since.changeset.changes}
+        count = _update(previous, folder, data_nt, kos, iris, changed, since.chunks)
+        said = f"search index: previous one plus {len(changed)} resources changed ({count} rows)"
+    else:
+        count = write_search_index(folder / INDEX_DIR, data_nt, kos, iris)
+        said = f"search index: {count} rows written ({previous})"
+    text = json.dumps({**stamp, "rows": count}, indent=2, sort_keys=True)
+    (folder / STAMP_FILE).write_text(text + "\n", encoding="utf-8")
+    return said
+
+
+def _update(
+    previous: Path, folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris,
+    changed: set[str], chunks: ChunkIndex | None,
+) -> int:  # fmt: skip
+    """The previous release's index without the ``changed`` resources' rows, plus the
+    rows of those still in the data; how many rows it holds."""
+    spans = _changed_spans(previous, chunks)
+    kos_changed = sorted((t for t in kos if str(t.subject)[1:-1] in changed),
+                         key=lambda t: str(t.subject))  # fmt: skip
+    rows = chain(
+        (r for r in _nt_rows(data_nt, iris, spans) if r.iri in changed),
+        _rows([iter(kos_changed)], iris),
+    )
+    return update_index(previous / INDEX_DIR, folder / INDEX_DIR, sorted(changed), rows)[1]
+
+
+def _stamp(kos: list[Triple], iris: v.Iris) -> dict[str, object]:
+    """The inputs of an index but the data: an index with the same stamp can be updated
+    with the data's changes alone."""
+    digest = hashlib.sha256()
+    for line in sorted(str(t) for t in kos):
+        digest.update(line.encode() + b"\n")
+    return {"index_version": INDEX_VERSION, "base": iris.base, "vocab": iris.vocab,
+            "kos": digest.hexdigest()}  # fmt: skip
+
+
+def _previous(since: Since, stamp: dict[str, object]) -> Path | str:
+    """The previous version's release folder if its index can be updated with the
+    changes; else why not."""
+    changeset = since.changeset
+    if changeset is None or changeset.previous_release is None or since.chunks is None:
+        return "no previous release"
+    folder = since.releases_dir / changeset.previous_release
+    try:
+        theirs = json.loads((folder / STAMP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "the previous release is not kept or has no index stamp"
+    if not isinstance(theirs, dict) or not (folder / INDEX_DIR / "meta.json").is_file():
+        return "the previous release has no index"
+    rows = theirs.pop("rows", 0)
+    if theirs != stamp:
+        return "the previous index was made from another KOS, base or index format"
+    if len(changeset.changes) > MAX_CHANGED_SHARE * (rows if isinstance(rows, int) else 0):
+        return f"{len(changeset.changes)} resources changed"
+    if "(whole)" in load_chunks(folder, folder / layout.DUMPS_DIR / layout.DUMP_FORMATS["nt"][0]):
+        return "the previous release has no chunk index"
+    return folder
+
+
+def _changed_spans(previous: Path, chunks: ChunkIndex | None) -> list[tuple[int, int]]:
+    """Where the new data's sources whose digest differs from the previous release's
+    lie: every changed resource's new triples are there."""
+    if chunks is None:
+        return []
+    chunks.finish()
+    nt = previous / layout.DUMPS_DIR / layout.DUMP_FORMATS["nt"][0]
+    theirs = load_chunks(previous, nt)
+    return sorted(
+        (offset, length) for key, (offset, length, digest) in chunks.chunks.items()
+        if theirs.get(key, (0, 0, None))[2] != digest
+    )  # fmt: skip
+
+
 def write_search_index(path: Path, data_nt: Path, kos: list[Triple], iris: v.Iris) -> int:
-    """Write the release's index file from its data N-Triples and the KOS."""
+    """Write the index folder from the release's data N-Triples and the KOS, whole."""
     kos_sorted = sorted(kos, key=lambda t: str(t.subject))
     return write_index(path, chain(_nt_rows(data_nt, iris), _rows([iter(kos_sorted)], iris)))
 
@@ -73,9 +193,12 @@ def _fact(t: Triple) -> Fact:
     return t.predicate.value, o.value, (o.language or "") if isinstance(o, Literal) else None
 
 
-def _nt_rows(data_nt: Path, iris: v.Iris) -> Iterator[Row]:
-    """Rows of the data N-Triples (grouped by subject, as the build writes them)."""
-    for iri, facts in nt_facts(data_nt, _wanted(iris)):
+def _nt_rows(
+    data_nt: Path, iris: v.Iris, spans: list[tuple[int, int]] | None = None
+) -> Iterator[Row]:
+    """Rows of the data N-Triples (grouped by subject, as the build writes them), or of
+    the ``spans`` of it (offset, length) only."""
+    for iri, facts in nt_facts(data_nt, _wanted(iris), spans):
         yield from resource_rows(iri, facts, iris)
 
 
@@ -91,7 +214,9 @@ def _wanted(iris: v.Iris) -> re.Pattern[bytes]:
     return re.compile(rb"> <(" + b"|".join(alternatives) + rb")> ([^\n]*) \.\r?\n")
 
 
-def nt_facts(data_nt: Path, wanted: re.Pattern[bytes]) -> Iterator[tuple[str, list[Fact]]]:
+def nt_facts(
+    data_nt: Path, wanted: re.Pattern[bytes], spans: list[tuple[int, int]] | None = None
+) -> Iterator[tuple[str, list[Fact]]]:
     """(subject IRI, its facts) for the N-Triples lines whose predicate ``wanted`` finds.
 
     The build's N-Triples are millions of lines in pyoxigraph's canonical form (one
@@ -101,7 +226,7 @@ def nt_facts(data_nt: Path, wanted: re.Pattern[bytes]) -> Iterator[tuple[str, li
     (``\\``) or in another form is parsed by pyoxigraph, so values are the parser's."""
     subject, facts = b"", []
     preds: dict[bytes, str] = {}
-    for block in _blocks(data_nt):
+    for block in _blocks(data_nt, spans):
         for m in wanted.finditer(block):
             at = m.start()
             start = block.rfind(b"\n", 0, at) + 1
@@ -124,17 +249,23 @@ def nt_facts(data_nt: Path, wanted: re.Pattern[bytes]) -> Iterator[tuple[str, li
         yield subject[1:].decode(), facts
 
 
-def _blocks(path: Path, size: int = 1 << 23) -> Iterator[bytes]:
-    """The file in blocks of whole lines."""
-    rest = b""
+def _blocks(
+    path: Path, spans: list[tuple[int, int]] | None = None, size: int = 1 << 23
+) -> Iterator[bytes]:
+    """The file, or its ``spans`` (offset, length: whole lines each), in blocks of
+    whole lines."""
     with open(path, "rb") as f:
-        while block := f.read(size):
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            rest = block[cut:]
-            yield block[:cut]
-    if rest:
-        yield rest + b"\n"
+        for offset, length in spans if spans is not None else [(0, -1)]:
+            f.seek(offset)
+            rest, left = b"", length
+            while left and (block := f.read(size if left < 0 else min(size, left))):
+                left -= len(block) if left > 0 else 0
+                block = rest + block
+                cut = block.rfind(b"\n") + 1
+                rest = block[cut:]
+                yield block[:cut]
+            if rest:
+                yield rest + b"\n"
 
 
 def _object(p: str, o: str) -> Fact:
@@ -203,10 +334,24 @@ def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row
             type=kind,
             lang=lang,
             label=labels[0],
-            alt=" | ".join(dict.fromkeys([*labels[1:], *cols.get("alt", [])])),
+            alt=_alternatives(labels[0], [*labels[1:], *cols.get("alt", [])]),
             text="\n".join(cols.get("text", [])),
             facets=tuple(dict.fromkeys(facets)),
         )
+
+
+def _alternatives(label: str, names: list[str]) -> str:
+    """The alternative names of a row, each once, none that folds to the label or to
+    one before it: a synthetic pledge's title is also its label, and indexed twice it
+    doubled the postings every name query walks (bench/RESULTS.md, issue 17)."""
+    seen = {folded(label)}
+    out = []
+    for name in names:
+        key = folded(name)
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
+    return " | ".join(out)
 
 
 @functools.cache

@@ -15,6 +15,7 @@ analyzer and each word becomes a term (or phrase) query built here, so ``NEAR``,
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from collections.abc import Iterable
@@ -26,7 +27,7 @@ import tantivy
 INDEX_DIR = "search"
 #: Part of the release id (build/assemble.py): a new index format makes a new release
 #: even from unchanged data, instead of reusing one without (or with an older) index.
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: no alternative label that folds to the label
 #: Boosts of the label, alternative label and text fields.
 BOOSTS = {"label": 10.0, "alt": 4.0, "text": 1.0}
 #: The fields that hold a resource's names.
@@ -99,6 +100,17 @@ def _analyzer() -> tantivy.TextAnalyzer:
     )
 
 
+@functools.cache
+def _folding() -> tantivy.TextAnalyzer:
+    return _analyzer()
+
+
+def folded(text: str) -> tuple[str, ...]:
+    """``text`` as the index's analyzer reads it (words, case and accents folded): two
+    names with the same words are the same to every search."""
+    return tuple(_folding().analyze(text))
+
+
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     for name in BOOSTS:
@@ -117,17 +129,53 @@ def write_index(path: Path, rows: Iterable[Row]) -> int:
     writer = index.writer(heap_size=128_000_000, num_threads=1)
     count = 0
     for row in rows:
-        doc = tantivy.Document(
-            iri=row.iri, type=row.type, lang=row.lang or _NO_LANG,
-            label=row.label, alt=row.alt, text=row.text,
-        )
-        for name, value in row.facets:
-            doc.add_text("facet", f"{name}={value}")
-        writer.add_document(doc)
+        writer.add_document(_document(row))
         count += 1
     writer.commit()
     writer.wait_merging_threads()
     return count
+
+
+def update_index(
+    previous: Path, path: Path, deleted: Iterable[str], rows: Iterable[Row]
+) -> tuple[int, int]:
+    """Write the index folder at ``path`` as a copy of the index at ``previous`` without
+    the rows of the ``deleted`` IRIs and with ``rows`` added, in one commit; returns how
+    many rows were added and how many it holds.
+
+    A copy, never hard links: Tantivy writes a segment's files once and replaces
+    ``meta.json`` and ``.managed.json`` whole, and its garbage collection deletes the
+    files a commit no longer uses, so links would likely survive; but the previous
+    release's index must stay exactly as it was whatever a later Tantivy does, and a
+    copy costs little (53 MB at 100k pledges, bench/RESULTS.md).
+    Deleted rows stay in their segment (flagged) until a merge, and still count in the
+    term statistics BM25 scores with, so scores may differ slightly from a full write
+    of the same rows; which rows match, and their order when scores are apart, do not."""
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(previous, path, copy_function=shutil.copyfile)
+    index = tantivy.Index.open(str(path))
+    index.register_tokenizer(_ANALYZER, _analyzer())
+    writer = index.writer(heap_size=128_000_000, num_threads=1)
+    for iri in deleted:
+        writer.delete_documents_by_term("iri", iri)
+    added = 0
+    for row in rows:
+        writer.add_document(_document(row))
+        added += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    index.reload()
+    return added, index.searcher().num_docs
+
+
+def _document(row: Row) -> tantivy.Document:
+    doc = tantivy.Document(
+        iri=row.iri, type=row.type, lang=row.lang or _NO_LANG,
+        label=row.label, alt=row.alt, text=row.text,
+    )
+    for name, value in row.facets:
+        doc.add_text("facet", f"{name}={value}")
+    return doc
 
 
 def parse_terms(
