@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="one-record rebuilds")
     p.add_argument("--many", type=int, default=10_000, help="pledges changed in the last build")
     p.add_argument("--data", type=Path, help="synthetic data already made with this seed")
-    p.add_argument("--releases", type=Path, help="a releases folder already built from --data")
+    p.add_argument("--releases", type=Path,
+                   help="a releases folder already built from --data, which is then edited "
+                   "in place (the build cache knows its files by their path)")  # fmt: skip
     p.add_argument("--base", default="", help="the base --releases was built with")
     p.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     args = p.parse_args(argv)
@@ -87,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     timeout = 600 + args.pledges * 0.02
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load = os.getloadavg()
-    data = data_folder(sys.executable, args.data, args.pledges, args.seed, work / "data",
-                       timeout, env)  # fmt: skip
+    if args.releases is not None and args.data is not None:
+        data = args.data  # the folder was built from it: the build cache knows its files
+    else:
+        data = data_folder(sys.executable, args.data, args.pledges, args.seed, work / "data",
+                           timeout, env)  # fmt: skip
     releases = args.releases or work / "releases"
     base = args.base or f"http://127.0.0.1:{free_port()}"
     first = None
