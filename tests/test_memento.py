@@ -5,6 +5,7 @@ answers, and driven by the Memento project's Python client (``memento-client``).
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,7 +20,9 @@ from memento_client import MementoClient
 from rdflib import URIRef
 from werkzeug.serving import make_server
 
+from pledge_lod.build.changes import record
 from pledge_lod.config import Settings
+from pledge_lod.release.layout import read_release
 from pledge_lod.store.remote.store import Connection, RemoteStore
 from pledge_lod.web import create_app
 from support.history import ADDED, EDITED, NEW_TITLE, REMOVED, Built, build_history
@@ -291,3 +294,36 @@ def test_a_memento_of_a_pruned_release_is_410_with_the_nearest_kept(
     assert built[0].stamp not in timemap and built[1].stamp in timemap
     # The kept releases' dumps are still mementos.
     assert client.get(f"/memento/{built[1].stamp}/dumps/pledges.nt").status_code == 200
+
+
+def test_what_is_served_before_the_release_is_recorded_is_not_kept(
+    history: tuple[Path, list[Built]], tmp_path: Path
+) -> None:
+    """A build switches ``current``, then records the version. A document asked for in
+    between (or after a build stopped there) does not know its newest version yet: it
+    says ``no-store``, and nothing of it is kept, so that once the version is recorded
+    the document states it."""
+    releases, built = history
+    folder = tmp_path / "gap"
+    folder.mkdir()
+    for b in built:
+        (folder / b.release_id).symlink_to(b.folder)
+    (folder / "current").symlink_to(built[-1].folder)
+    shutil.copytree(releases / "history", folder / "history")
+    with sqlite3.connect(folder / "history" / "history.sqlite") as db:  # the last not recorded
+        db.execute("DELETE FROM changes WHERE version = 3")
+        db.execute("DELETE FROM versions WHERE number = 3")
+    client = client_for(folder)
+    path = f"/doc/pledge/{ADDED}.ttl"  # created by the third release
+    version = URIRef("http://www.w3.org/ns/dcat#version")
+    for _ in range(2):
+        resp = client.get(path)
+        assert resp.status_code == 200
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert not list(graph_of(resp.data, "turtle").objects(None, version))
+
+    record(folder, read_release(folder / built[-1].release_id), None)
+    resp = client.get(path)
+    assert resp.status_code == 200
+    assert "no-store" not in resp.headers.get("Cache-Control", "")
+    assert [str(o) for o in graph_of(resp.data, "turtle").objects(None, version)] == ["3"]

@@ -62,6 +62,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.context_processor(_site_context)
     app.before_request(RequestGuard(settings.max_url_bytes, settings.max_request_bytes))
     app.after_request(finish)
+    app.after_request(_kept_once_recorded)
     _register_error_handlers(app)
 
     if settings.response_cache_bytes > 0:
@@ -71,6 +72,15 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
             app.wsgi_app, store, settings.response_cache_bytes, routes.CACHEABLE_ROOTS
         )
     return app
+
+
+def _kept_once_recorded(resp: Response) -> Response:
+    """``no-store`` on what a release not yet recorded as a version answers
+    (:meth:`Site.awaiting_record`): no cache, this app's or another, keeps it."""
+    snap = g.get("pledge_lod_snapshot")
+    if snap is not None and site().awaiting_record(snap.release.id):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def _site_context() -> dict[str, object]:

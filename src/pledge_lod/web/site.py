@@ -19,7 +19,7 @@ from pyoxigraph import NamedNode
 
 from ..config import Settings
 from ..rdf import vocab as v
-from ..release.history import History
+from ..release.history import CHANGESET_FILE, History
 from ..release.layout import ReleaseInfo
 from ..store import Snapshot, Store
 from .caches import LRU, SNAPSHOT_KEY
@@ -154,6 +154,25 @@ class Site:
         )
         self.objects: LRU[Any] = LRU(max_entries=1024)
         self._releases: LRU[ReleaseData] = LRU(max_entries=8)  # mementos' releases too
+        self._settled: set[str] = set()  # releases awaiting no record (awaiting_record)
+
+    def awaiting_record(self, release_id: str) -> bool:
+        """Whether ``release_id`` is a release a build has just made current and not yet
+        recorded as a version (it records it right after the switch, so that a build
+        stopped in between never leaves a version unpublished). Pages made meanwhile
+        lack the newest version (``dcterms:modified``, Memento's links), so none is kept
+        in a cache until it is recorded. Settled once per release: recorded, or not made
+        to be recorded (no changeset: an older release, an app server without history)."""
+        if release_id in self._settled:
+            return False
+        history = self.history
+        changeset = history.releases_dir / release_id / CHANGESET_FILE
+        if history.latest() is None:  # no history here (or before its first version)
+            return False
+        if history.for_release(release_id) is not None or not changeset.is_file():
+            self._settled.add(release_id)
+            return False
+        return True
 
     def release_data(self, release: ReleaseInfo) -> ReleaseData:
         return self._releases.get_or_make(release.id, lambda: ReleaseData(release))

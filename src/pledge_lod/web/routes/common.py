@@ -64,11 +64,15 @@ def choose(ext_fmt: Format | None, formats: Sequence[Format]) -> tuple[Format | 
 def cached_rendering(key: tuple[Any, ...], make: Callable[[], Rendered]) -> Rendered:
     """A rendered representation from the worker's LRU, made on a miss. Keys start with
     the release id, so a new release never meets an old rendering."""
+    if site().awaiting_record(key[0]):
+        return make()
     return site().rendered.get_or_make(key, make)
 
 
 def built(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
     """A built document/page, shared by all its formats (also remembers "not found")."""
+    if site().awaiting_record(key[0]):
+        return make()
     cache = site().objects
     found = cache.get(key)
     if found is None:
