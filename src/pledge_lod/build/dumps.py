@@ -14,6 +14,7 @@ dataset dumps' last members (the small graphs, VoID among them) are added by
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -91,6 +92,9 @@ class _Previous:
         folder = release / layout.DUMPS_DIR
         self.index = index
         self.fds = {name: os.open(folder / name, os.O_RDONLY) for name in FILES}
+        for fd in self.fds.values():  # read in order: a wider read-ahead
+            with contextlib.suppress(OSError, AttributeError):
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
     def read(self, key: str) -> dict[str, bytes] | None:
         parts = {}
