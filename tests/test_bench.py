@@ -182,8 +182,8 @@ def test_build_only_measures_a_build_and_a_rebuild(tmp_path: Path) -> None:
 
 
 def test_release_cost_times_one_record_releases_and_a_many_pledge_one(tmp_path: Path) -> None:
-    """bench.release_cost: one-record rebuilds made from the previous release, and the
-    many-pledge release with what its history cost."""
+    """bench.release_cost: the one-record rebuilds' medians, and the many-pledge release
+    with what its history cost."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.release_cost", "--pledges", "2500", "--rounds", "2",
          "--many", "1200", "--work", str(tmp_path / "work")],
@@ -194,10 +194,9 @@ def test_release_cost_times_one_record_releases_and_a_many_pledge_one(tmp_path: 
     assert "- First build: 2,500 pledges" in out
     assert re.search(r"\| one record changed \| 2 \| [0-9.,]+ \|", out), out
     assert re.search(r"\| 1,200 pledges changed \| 1 \|", out), out
+    # Each build's stages (those of half a second or more: at this size, few).
     rounds = [line for line in out.splitlines() if line.startswith("- one record, build")]
     assert len(rounds) == 2
-    for line in rounds:  # the store from the previous release's plus one record
-        assert re.search(r"store made from release [0-9a-f]{16} plus the changes", line), line
     assert re.search(r"Recording the history of the 1,200-pledge release: changes computed "
                      r"[0-9.]+ s", out), out  # fmt: skip
 
