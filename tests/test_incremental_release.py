@@ -15,7 +15,7 @@ import pytest
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, RdfFormat, Store, parse, serialize
 
 from support.processes import run_cli
-from support.releases import copy_data
+from support.releases import copy_data, edit, edit_add_remove
 
 BASE = "http://127.0.0.1:8772"
 VOID = "http://rdfs.org/ns/void#"
@@ -31,12 +31,6 @@ def _build(data: Path, releases: Path) -> tuple[str, str]:
                      "--jobs", "1", env=ENV)  # fmt: skip
     assert result.returncode == 0, result.stderr
     return result.stdout.split()[1].rstrip(":"), result.stderr
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (path, old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _files(release: Path) -> dict[str, str]:
@@ -118,14 +112,8 @@ def test_incremental_release_equals_a_full_build(tmp_path: Path) -> None:
     before_store = _store(previous)
 
     # One record edited, one added, one removed, and a registry entry changed.
-    serbia = data / "pledges" / "whole-of-government-approach-in-serbia.yaml"
-    _edit(serbia, "title: Whole-of-government approach in Serbia",
-          "title: Whole-of-government approach in the Republic of Serbia")  # fmt: skip
-    copy = serbia.read_text(encoding="utf-8").replace(
-        "id: whole-of-government-approach-in-serbia", "id: whole-of-government-approach-copy")
-    (data / "pledges" / "whole-of-government-approach-copy.yaml").write_text(copy)
-    (data / "pledges" / "municipality-of-straseni.yaml").unlink()
-    _edit(data / "agents.yaml", "name: City of Zürich", "name: Stadt Zürich")
+    serbia = edit_add_remove(data)
+    edit(data / "agents.yaml", "name: City of Zürich", "name: Stadt Zürich")
 
     # The reference: the same releases folder (the same history, so the same version
     # chain), whose previous release has no store to start from.
@@ -165,7 +153,7 @@ def test_incremental_release_equals_a_full_build(tmp_path: Path) -> None:
     assert os.path.samefile(releases / "current", new)
 
     # Again, from a store that was itself made from the previous one.
-    _edit(serbia, "goals:\n- 5\n", "goals:\n- 5\n- 8\n")
+    edit(serbia, "goals:\n- 5\n", "goals:\n- 5\n- 8\n")
     third, full, said = _rebuild_both(data, releases, full_releases)
     assert f"store made from release {second} plus the changes" in said, said
     _assert_same(third, full)

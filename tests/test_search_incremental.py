@@ -17,7 +17,7 @@ from pledge_lod.rdf import vocab as v
 from pledge_lod.rdf.vocab import Iris
 from pledge_lod.release.search_index import INDEX_DIR, Filters, SearchIndex
 from support.processes import cli
-from support.releases import copy_data
+from support.releases import copy_data, edit, edit_add_remove
 from support.web import client_for
 
 BASE = "http://127.0.0.1:8773"
@@ -46,12 +46,6 @@ def _build(data: Path, releases: Path, base: str = BASE) -> tuple[Path, str]:
                  "--jobs", "1", env=ENV)  # fmt: skip
     assert result.returncode == 0, result.stderr
     return releases / result.stdout.split()[1].rstrip(":"), result.stderr
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (path, old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -110,14 +104,8 @@ def test_the_index_from_the_previous_one_answers_as_a_full_one(tmp_path: Path) -
     stamp = (first / "search.json").read_bytes()
 
     # A pledge edited, one added, one removed, and a place's label changed.
-    serbia = data / "pledges" / "whole-of-government-approach-in-serbia.yaml"
-    _edit(serbia, "title: Whole-of-government approach in Serbia",
-          "title: Whole-of-government approach in the Republic of Serbia")  # fmt: skip
-    copy = serbia.read_text(encoding="utf-8").replace(
-        "id: whole-of-government-approach-in-serbia", "id: whole-of-government-approach-copy")
-    (data / "pledges" / "whole-of-government-approach-copy.yaml").write_text(copy)
-    (data / "pledges" / "municipality-of-straseni.yaml").unlink()
-    _edit(data / "places.yaml", "  name: Zürich\n", "  name: Zürich-Stadt\n")
+    edit_add_remove(data)
+    edit(data / "places.yaml", "  name: Zürich\n", "  name: Zürich-Stadt\n")
     second, said = _build(data, releases)
     assert INCREMENTAL in said, said
     changed = int(said.split(INCREMENTAL)[1].split()[0])
@@ -152,14 +140,14 @@ def test_another_kos_or_base_writes_the_index_whole(tmp_path: Path) -> None:
     assert text.count("End poverty in all its forms everywhere") >= 1
     kos.write_text(text.replace("End poverty in all its forms everywhere",
                                 "End poverty in every form everywhere"), encoding="utf-8")
-    _edit(data / "places.yaml", "  name: Zürich\n", "  name: Zürich-Stadt\n")
+    edit(data / "places.yaml", "  name: Zürich\n", "  name: Zürich-Stadt\n")
     second, said = _build(data, releases)
     assert FULL + "the previous index was made from another KOS" in said, said
     assert SearchIndex(second / INDEX_DIR).labels(SDG + "1")["en"] == (
         "End poverty in every form everywhere"
     )
 
-    _edit(data / "places.yaml", "  name: Zürich-Stadt\n", "  name: Zürich\n")
+    edit(data / "places.yaml", "  name: Zürich-Stadt\n", "  name: Zürich\n")
     third, said = _build(data, releases, base="http://127.0.0.1:8774")
     assert FULL + "the previous index was made from another KOS, base" in said, said
     assert SearchIndex(third / INDEX_DIR).labels("http://127.0.0.1:8774/id/place/zurich")

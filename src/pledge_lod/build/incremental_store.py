@@ -34,7 +34,7 @@ from pathlib import Path
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
 from ..release import layout
-from ..release.history import History
+from ..release.history import latest_release_folder
 from .changes import Changeset
 from .pipeline import Mapped
 from .progress import Timer
@@ -55,15 +55,11 @@ class Previous:
 def previous_store(releases_dir: Path, base: str, graphs: dict[str, str]) -> Previous | None:
     """The latest version's release if its store can seed the next one: it is kept, is a
     release of this format, with the same base and graph names. None otherwise."""
-    history = History.open(releases_dir)
-    try:
-        latest = history.latest()
-    finally:
-        history.close()
-    if latest is None:
+    folder = latest_release_folder(releases_dir)
+    if folder is None:
         return None
     try:
-        info = layout.read_release(releases_dir / latest.release_id)
+        info = layout.read_release(folder)
     except layout.ReleaseError:
         return None
     triples = info.counts.get("triples")

@@ -17,7 +17,7 @@ from pathlib import Path
 from pyoxigraph import Store
 
 from ..release import layout
-from ..release.history import History
+from ..release.history import latest_release_folder
 from .assemble import Staged, assemble, release_id
 from .changes import Changeset, changeset_for, plan, record
 from .dumps import DumpJob, DumpWriter, write_dumps
@@ -56,7 +56,7 @@ class _Children:
         pipeline = self.pipeline
         return DumpJob(
             self.data_nt, dict(pipeline.chunks.chunks), self.stage, pipeline.iris.prefixes(),
-            pipeline.graphs["data"], _latest_release(pipeline.inputs.releases_dir),
+            pipeline.graphs["data"], latest_release_folder(pipeline.inputs.releases_dir),
         )  # fmt: skip
 
     def start_dumps(self) -> None:
@@ -83,17 +83,6 @@ class _Children:
         for child in (self.writer, self.loader):
             if child is not None:
                 child.cancel()
-
-
-def _latest_release(releases_dir: Path) -> Path | None:
-    """The folder of the latest version's release, if it is kept."""
-    history = History.open(releases_dir)
-    try:
-        latest = history.latest()
-    finally:
-        history.close()
-    folder = releases_dir / latest.release_id if latest is not None else None
-    return folder if folder is not None and folder.is_dir() else None
 
 
 def build(

@@ -118,6 +118,17 @@ def _pack(lines: tuple[str, ...]) -> bytes:
     return zlib.compress("\n".join(lines).encode("utf-8"), 1)
 
 
+def latest_release_folder(releases_dir: Path) -> Path | None:
+    """The folder of the latest version's release, if it is kept."""
+    history = History.open(releases_dir)
+    try:
+        latest = history.latest()
+    finally:
+        history.close()
+    folder = releases_dir / latest.release_id if latest is not None else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
 class History:
     """Read-only access to the history index; safe to share between threads.
 

@@ -124,16 +124,23 @@ def write_index(path: Path, rows: Iterable[Row]) -> int:
     """Write the index folder at ``path`` from ``rows``; returns how many rows it holds."""
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
-    index = tantivy.Index(_schema(), path=str(path))
+    return _commit(tantivy.Index(_schema(), path=str(path)), (), rows)
+
+
+def _commit(index: tantivy.Index, deleted: Iterable[str], rows: Iterable[Row]) -> int:
+    """Delete the rows of the ``deleted`` IRIs and add ``rows``, in one commit; returns
+    how many rows were added."""
     index.register_tokenizer(_ANALYZER, _analyzer())
     writer = index.writer(heap_size=128_000_000, num_threads=1)
-    count = 0
+    for iri in deleted:
+        writer.delete_documents_by_term("iri", iri)
+    added = 0
     for row in rows:
         writer.add_document(_document(row))
-        count += 1
+        added += 1
     writer.commit()
     writer.wait_merging_threads()
-    return count
+    return added
 
 
 def update_index(
@@ -154,16 +161,7 @@ def update_index(
     shutil.rmtree(path, ignore_errors=True)
     shutil.copytree(previous, path, copy_function=shutil.copyfile)
     index = tantivy.Index.open(str(path))
-    index.register_tokenizer(_ANALYZER, _analyzer())
-    writer = index.writer(heap_size=128_000_000, num_threads=1)
-    for iri in deleted:
-        writer.delete_documents_by_term("iri", iri)
-    added = 0
-    for row in rows:
-        writer.add_document(_document(row))
-        added += 1
-    writer.commit()
-    writer.wait_merging_threads()
+    added = _commit(index, deleted, rows)
     index.reload()
     return added, index.searcher().num_docs
 
