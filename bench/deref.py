@@ -221,12 +221,18 @@ def _run_wrk(
     connections: int,
     threads: int,
 ) -> LoadResult:
+    env = {"BENCH_PATHS": str(paths_file), "BENCH_ACCEPT": accept, "BENCH_SET": set_name}
+    return wrk_load(LUA, env, port, duration_s, connections, threads)
+
+
+def wrk_load(lua: Path, env: dict[str, str], port: int, duration_s: int, connections: int,
+             threads: int) -> LoadResult:  # fmt: skip
+    """One wrk run of the script ``lua`` (given ``env``), which prints its figures as one
+    ``BENCH_JSON`` line."""
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--timeout", "10s",
-            "--latency", "-s", str(LUA), f"http://127.0.0.1:{port}"]  # fmt: skip
-    env = {**os.environ, "BENCH_PATHS": str(paths_file), "BENCH_ACCEPT": accept,
-           "BENCH_SET": set_name}  # fmt: skip
+            "--latency", "-s", str(lua), f"http://127.0.0.1:{port}"]  # fmt: skip
     try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True,
+        done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True,
                               timeout=duration_s + 60, check=False)  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"wrk did not finish within {duration_s + 60} s") from exc

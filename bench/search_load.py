@@ -30,7 +30,6 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ from pyoxigraph import RdfFormat, parse
 
 from pledge_lod.release.search_index import MAX_TERMS
 
-from .deref import LoadResult
+from .deref import LoadResult, wrk_load
 from .procs import BenchError, Server, Servers, free_port, machine_info, signals_raise, wait_http
 from .sparql_mix import JSON_RESULTS, count_answer, http_get, query_path
 
@@ -154,24 +153,8 @@ def run_wrk(port: int, lines: list[str], work: Path, duration_s: int, connection
     """One wrk run over these request lines (the output format of ``wrk_paths.lua``)."""
     requests = work / "requests.txt"
     requests.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--timeout", "10s",
-            "--latency", "-s", str(LUA), f"http://127.0.0.1:{port}"]  # fmt: skip
-    env = {**os.environ, "BENCH_REQUESTS": str(requests), "BENCH_ACCEPT": HTML}
-    try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True,
-                              timeout=duration_s + 60, check=False)  # fmt: skip
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"wrk did not finish within {duration_s + 60} s") from exc
-    match = re.search(r"^BENCH_JSON (\{.*\})$", done.stdout, re.M)
-    if done.returncode != 0 or match is None:
-        raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    data = json.loads(match.group(1))
-    seconds = data["duration_us"] / 1e6
-    errors = sum(data[k] for k in ("connect_errors", "read_errors", "write_errors",
-                                   "status_errors", "timeouts"))  # fmt: skip
-    return LoadResult("wrk", data["requests"], round(seconds, 2),
-                      round(data["requests"] / seconds, 1), data["p50_us"] / 1000,
-                      data["p99_us"] / 1000, errors)  # fmt: skip
+    env = {"BENCH_REQUESTS": str(requests), "BENCH_ACCEPT": HTML}
+    return wrk_load(LUA, env, port, duration_s, connections, threads)
 
 
 def sparql_texts(base: str, word: str) -> dict[str, str]:
