@@ -122,8 +122,8 @@ def _previous(job: DumpJob, wanted: dict[str, str]) -> _Previous | None:
 
 
 def write_dumps(job: DumpJob) -> None:
-    """Write every dump of the data, and the release's segment index (its last line
-    says how many sources were copied from the previous release)."""
+    """Write every dump of the data, and the release's segment index (which also says
+    how many sources were copied from the previous release, and the dumps' digests)."""
     job.folder.mkdir(parents=True, exist_ok=True)
     nt_path = job.folder / layout.DUMP_FORMATS["nt"][0]
     try:  # the mapped file is final: a hard link saves copying gigabytes
