@@ -76,7 +76,8 @@ def test_a_damaged_or_older_cache_is_rebuilt_not_a_crash(tmp_path: Path) -> None
     release = (releases / "current").resolve().name
     cache = releases / ".cache" / "build.sqlite"
     with sqlite3.connect(cache) as db:  # what a crash mid-write or an older version leaves
-        db.execute("UPDATE files SET entry = x'00ff'")
+        db.execute("UPDATE files SET head = x'00ff'")
+        db.execute("UPDATE bodies SET body = x'00ff'")
         db.execute("UPDATE meta SET value = 'not hex' WHERE key LIKE 'registry%'")
     again = cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE)
     assert again.returncode == 0, again.stderr

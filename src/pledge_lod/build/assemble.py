@@ -25,10 +25,13 @@ from ..validation.schema import report_turtle
 from . import endpoint_dataset
 from .changes import CHUNKS_FILE, Changeset, ChunkIndex, VersionPlan, write_changeset
 from .dump_segments import SEGMENTS_VERSION, SegmentIndex, stamp
+from .graph_stats import GraphCounts, GraphStats
 from .pipeline import KOS_DIR, BuildInputs, Mapped
 from .progress import Timer
+from .release_counts import counted
+from .release_counts import save as save_counts
 from .search import Since, release_search_index
-from .sitemap import write_sitemaps
+from .sitemap import sitemaps_after, write_sitemaps
 from .void import DatasetCounts, describe_dataset
 
 
@@ -49,6 +52,10 @@ class Staged:
     #: False for a store made from the previous one (.incremental_store): a compaction
     #: would rewrite every file it shares with that store, the cost of a full load.
     compact: bool = True
+    #: The data graph's counts (.release_counts), and its statistics if they were
+    #: gathered whole (else the sitemap is the previous release's plus the changes).
+    counts: GraphCounts | None = None
+    stats: GraphStats | None = None
 
     @property
     def dumps(self) -> Path:
@@ -67,7 +74,7 @@ def assemble(
         ("shapes", mapped.schema.shapes_nt),
     ):
         store.bulk_load(text, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(graphs[name]))
-    sitemaps = write_sitemaps(mapped.stats, mapped.iris, staged.folder)
+    sitemaps = _sitemaps(mapped, staged, releases_dir)
     if staged.compact:
         store.optimize()
     timer.stage("sitemap written" + (", store compacted" if staged.compact else ""))
@@ -107,7 +114,29 @@ def assemble(
     )
     final = releases_dir / staged.release_id
     os.replace(staged.folder, final)
+    save_counts(releases_dir, staged.release_id, _counts(staged))
     return layout.read_release(final)
+
+
+def _counts(staged: Staged) -> GraphCounts:
+    if staged.counts is None:  # pragma: no cover - the build always gives them
+        raise RuntimeError("a release assembled without its data graph's counts")
+    return staged.counts
+
+
+def _sitemaps(mapped: Mapped, staged: Staged, releases_dir: Path) -> list[str]:
+    """The sitemap: the previous release's plus the changed documents when the data
+    graph was not counted whole, else every subject with a page."""
+    changeset = staged.changeset
+    if staged.stats is None and changeset is not None and changeset.previous_release:
+        previous = releases_dir / changeset.previous_release
+        written = sitemaps_after(previous, changeset, mapped.iris, staged.folder)
+        if written is not None:
+            return written
+    stats = staged.stats
+    if stats is None:  # the previous sitemap is gone: count the data file
+        stats = counted(staged.data_nt, staged.chunks.chunks if staged.chunks else {})
+    return write_sitemaps(stats.documents(mapped.iris.base + "/id/"), mapped.iris, staged.folder)
 
 
 def _describe_and_dump(
@@ -122,12 +151,12 @@ def _describe_and_dump(
 
     def void_with(counts: DatasetCounts) -> str:
         return describe_dataset(
-            mapped.stats, mapped.iris, mapped.records.dataset, created, staged.dumps, counts,
+            _counts(staged), mapped.iris, mapped.records.dataset, created, staged.dumps, counts,
             staged.plan,
         )  # fmt: skip
 
     void_ttl, dataset, void = endpoint_dataset.describe(
-        store, graphs, mapped.stats.triples, small, void_with
+        store, graphs, _counts(staged).triples, small, void_with
     )
     (staged.folder / layout.VOID_FILE).write_text(void_ttl, encoding="utf-8")
     store.load(void_ttl, format=RdfFormat.TURTLE, to_graph=NamedNode(graphs["void"]))
@@ -149,7 +178,7 @@ def _manifest(
     records = mapped.records
     counts = {
         "pledges": mapped.result.pledges,
-        "triples": mapped.stats.triples,  # as VoID and the store count them
+        "triples": _counts(staged).triples,  # as VoID and the store count them
         "places": len(records.places),
         "agents": len(records.agents),
         "programmes": len(records.programmes),

@@ -35,23 +35,40 @@ from .graph_stats import GraphStats
 
 # 2: entries carry their graph statistics; 3: objects digested from N-Triples; 4: entries
 # keyed by their mapping (base, data folder, code), not by the file's stat alone; 5: the
-# digest of their N-Triples
-SCHEMA_VERSION = 5
+# digest of their N-Triples; 6: heads apart from bodies (N-Triples and statistics)
+SCHEMA_VERSION = 6
 
 
 @dataclass
 class FileEntry:
     """What one pledge file gave the last time it was read."""
 
-    pledges: list[tuple[str, str, bytes]]  # id, display file, N-Triples
+    ids: list[tuple[str, str]]  # each pledge's id and display file, in order
     problems: list[Problem]  # from reading and mapping
     drafts: int
     terms: set[str]
-    stats: GraphStats = field(default_factory=GraphStats)  # of the pledges' triples
+    #: Each pledge's N-Triples; None for an entry looked up without them (a rebuild
+    #: copies an unchanged file's bytes from the previous release's data file instead).
+    nts: list[bytes] | None = field(default_factory=list)
+    stats: GraphStats | None = field(default_factory=GraphStats)  # None: not looked up
     violations: list[Problem] | None = None  # None: not validated under this context
     #: Of the pledges' N-Triples, in order, as :class:`.changes.ChunkIndex` digests them:
     #: a rebuild does not hash gigabytes of unchanged files again.
     digest: str = ""
+    triples: int = 0  # distinct triples of the pledges, as the store counts them
+
+    def add(self, pid: str, file: str, nt: bytes) -> None:
+        self.ids.append((pid, file))
+        if self.nts is None:  # pragma: no cover - a worker always has the triples
+            raise RuntimeError("an entry without its triples")
+        self.nts.append(nt)
+
+    @property
+    def pledges(self) -> list[tuple[str, str, bytes]]:
+        """Each pledge's id, display file and N-Triples (the entry must hold them)."""
+        if self.nts is None:
+            raise RuntimeError("the entry was looked up without its triples")
+        return [(pid, file, nt) for (pid, file), nt in zip(self.ids, self.nts, strict=True)]
 
 
 def _stat_key(path: Path) -> tuple[int, int]:
@@ -60,29 +77,34 @@ def _stat_key(path: Path) -> tuple[int, int]:
 
 
 class BuildCache:
-    """A small SQLite database beside the releases (never inside a release)."""
+    """A small SQLite database beside the releases (never inside a release).
 
-    def __init__(self, path: Path, context: str, mapping: str):
+    A file's entry is kept in two rows: its head (ids, problems, terms, digest, counts:
+    kilobytes) in ``files``, and its N-Triples with their statistics (megabytes) in
+    ``bodies``. A rebuild that copies unchanged files' bytes from the previous release
+    reads the heads only: at a million pledges, 1,000 small rows instead of 3 GB of
+    compressed pickles (bench/RESULTS.md, issue 18)."""
+
+    def __init__(self, path: Path, context: str, mapping: str, read_ahead: bool = True):
         path.parent.mkdir(parents=True, exist_ok=True)
-        _read_ahead(path)
+        if read_ahead:
+            _read_ahead(path)
         self.db = sqlite3.connect(str(path), timeout=300)  # another build may hold it
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
-            "mtime INTEGER, entry BLOB, context TEXT, violations BLOB, mapping TEXT)"
-        )
         version = self._meta("version")
         if version != str(SCHEMA_VERSION):  # entries of another shape: start afresh
-            self.db.execute("DROP TABLE files")  # an older table lacks the mapping column
-            self.db.execute(
-                "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER, "
-                "entry BLOB, context TEXT, violations BLOB, mapping TEXT)"
-            )
+            self.db.execute("DROP TABLE IF EXISTS files")
+            self.db.execute("DROP TABLE IF EXISTS bodies")
             self.db.execute("DELETE FROM meta WHERE key LIKE 'registry%'")
             self._set_meta("version", str(SCHEMA_VERSION))
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, "
+            "mtime INTEGER, head BLOB, context TEXT, violations BLOB, mapping TEXT)"
+        )
+        self.db.execute("CREATE TABLE IF NOT EXISTS bodies (path TEXT PRIMARY KEY, body BLOB)")
         self.context = context
         self.mapping = mapping
         self.db.commit()
@@ -99,10 +121,11 @@ class BuildCache:
         )
 
     def lookup(self, path: Path) -> FileEntry | None:
-        """The cached entry if the file is unchanged since it was stored under this
-        mapping key (the same base, data folder and code)."""
+        """The cached entry's head if the file is unchanged since it was stored under
+        this mapping key (the same base, data folder and code), without its triples and
+        statistics (:meth:`complete` adds them)."""
         row = self.db.execute(
-            "SELECT size, mtime, entry, context, violations FROM files "
+            "SELECT size, mtime, head, context, violations FROM files "
             "WHERE path = ? AND mapping = ?",
             (str(path), self.mapping),
         ).fetchone()
@@ -116,21 +139,39 @@ class BuildCache:
             entry.violations = [Problem(*p) for p in json.loads(row[4])]
         return entry
 
+    def complete(self, path: Path, entry: FileEntry) -> bool:
+        """Add the entry's triples and statistics; False if they cannot be read."""
+        row = self.db.execute("SELECT body FROM bodies WHERE path = ?", (str(path),)).fetchone()
+        try:
+            nts, stats = pickle.loads(isal_zlib.decompress(row[0]))
+        except Exception:  # missing or damaged: read the file again
+            return False
+        if len(nts) != len(entry.ids):
+            return False
+        entry.nts, entry.stats = nts, stats
+        return True
+
     def store(self, path: Path, entry: FileEntry) -> None:
         size, mtime = _stat_key(path)
-        blob = isal_zlib.compress(pickle.dumps(_without_violations(entry)), 1)
+        head = FileEntry(entry.ids, entry.problems, entry.drafts, entry.terms, None, None,
+                         None, entry.digest, entry.triples)  # fmt: skip
         violations = (
             json.dumps([_problem_tuple(p) for p in entry.violations])
             if entry.violations is not None
             else None
         )
         self.db.execute(
-            "INSERT INTO files (path, size, mtime, entry, context, violations, mapping) "
+            "INSERT INTO files (path, size, mtime, head, context, violations, mapping) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
-            "size = excluded.size, mtime = excluded.mtime, entry = excluded.entry, "
+            "size = excluded.size, mtime = excluded.mtime, head = excluded.head, "
             "context = excluded.context, violations = excluded.violations, "
             "mapping = excluded.mapping",
-            (str(path), size, mtime, blob, self.context, violations, self.mapping),
+            (str(path), size, mtime, _packed(head), self.context, violations, self.mapping),
+        )
+        self.db.execute(
+            "INSERT INTO bodies (path, body) VALUES (?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET body = excluded.body",
+            (str(path), _packed((entry.nts, entry.stats))),
         )
 
     def set_violations(self, path: Path, violations: list[Problem]) -> None:
@@ -196,6 +237,7 @@ class BuildCache:
         rows = self.db.execute("SELECT path FROM files").fetchall()
         gone = [(p,) for (p,) in rows if p not in live]
         self.db.executemany("DELETE FROM files WHERE path = ?", gone)
+        self.db.executemany("DELETE FROM bodies WHERE path = ?", gone)
 
     def close(self) -> None:
         self.db.commit()
@@ -221,10 +263,8 @@ def _read_ahead(path: Path) -> None:
         os.close(fd)
 
 
-def _without_violations(entry: FileEntry) -> FileEntry:
-    return FileEntry(
-        entry.pledges, entry.problems, entry.drafts, entry.terms, entry.stats, None, entry.digest
-    )
+def _packed(value: Any) -> bytes:
+    return isal_zlib.compress(pickle.dumps(value), 1)
 
 
 def _problem_tuple(p: Problem) -> tuple[str, str, str, str, str]:

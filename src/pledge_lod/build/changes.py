@@ -79,6 +79,13 @@ class ChunkIndex:
         if self._key is not None and self._given is None:
             self._hash.update(data)
 
+    def advance(self, n: int) -> None:
+        """``n`` bytes written unseen (copied whole from a previous data file): the
+        source's digest must have been given."""
+        if self._key is not None and self._given is None:
+            raise RuntimeError("bytes copied into a source whose digest is not known")
+        self.offset += n
+
     def finish(self) -> None:
         if self._key is not None and self.offset > self._start:
             digest = self._given or self._hash.hexdigest()

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass
 from operator import itemgetter
+from typing import Any
 
 from ..rdf import vocab as v
 
@@ -103,3 +105,46 @@ class GraphStats:
     def documents(self, prefix: str) -> list[str]:
         """The subject IRIs under ``prefix`` (the things with a page), sorted."""
         return sorted(s for s in self.subjects if s.startswith(prefix))
+
+    def counts(self) -> GraphCounts:
+        """What is published of these statistics (the sets only by their size)."""
+        return GraphCounts(
+            self.triples, len(self.subjects), len(self.objects), self.typed,
+            Counter(self.properties), Counter(self.classes), dict(self.first),
+            Counter(self.links),
+        )  # fmt: skip
+
+
+@dataclass
+class GraphCounts:
+    """The data graph's counts as VoID and the manifest publish them: the sizes of
+    :class:`GraphStats`' sets, not the sets. A release's counts are kept by the build
+    (:mod:`.release_counts`), and the next release's are derived from them and its
+    changes, where the sets would be a million IRIs and millions of digests to read."""
+
+    triples: int
+    subjects: int
+    objects: int
+    typed: int
+    properties: Counter[str]
+    classes: Counter[str]
+    first: dict[str, str]
+    links: Counter[tuple[str, str]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "triples": self.triples, "subjects": self.subjects, "objects": self.objects,
+            "typed": self.typed, "properties": dict(self.properties),
+            "classes": dict(self.classes), "first": self.first,
+            "links": [[p, space, n] for (p, space), n in sorted(self.links.items())],
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> GraphCounts:
+        return cls(
+            int(raw["triples"]), int(raw["subjects"]), int(raw["objects"]), int(raw["typed"]),
+            Counter({str(k): int(n) for k, n in raw["properties"].items()}),
+            Counter({str(k): int(n) for k, n in raw["classes"].items()}),
+            {str(k): str(s) for k, s in raw["first"].items()},
+            Counter({(str(p), str(space)): int(n) for p, space, n in raw["links"]}),
+        )  # fmt: skip

@@ -151,7 +151,7 @@ def seeded_store(
     graphs, started = mapped.graphs, time.perf_counter()
     why = usable(previous, changeset)
     store = None if why else store_from(
-        previous, target, changeset, graphs, mapped.stats.triples
+        previous, target, changeset, graphs, mapped.triples
     )  # fmt: skip
     full = store is None
     if full:

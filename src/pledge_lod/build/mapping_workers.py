@@ -29,6 +29,7 @@ from ..validation.compiler import Check, run_checks
 from ..validation.schema import locate
 from .cache import FileEntry
 from .changes import chunk_digest
+from .graph_stats import GraphStats
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,14 @@ def map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, File
         triples = mapper.pledge(pledge, problems)
         if not triples:
             continue
-        if len(entry.pledges) < 4:
+        if len(entry.ids) < 4:
             for t in triples:
                 note_terms(t, mapper.iris.vocab, entry.terms)
-        nt = serialize(triples, format=RdfFormat.N_TRIPLES)
-        entry.pledges.append((pledge.id, pledge.file, nt))
-    data = b"".join(nt for _, _, nt in entry.pledges)
-    entry.stats.add(data)
+        entry.add(pledge.id, pledge.file, serialize(triples, format=RdfFormat.N_TRIPLES))
+    data = b"".join(entry.nts or ())
+    stats = GraphStats()
+    stats.add(data)
+    entry.stats, entry.triples = stats, stats.triples
     entry.digest = chunk_digest(data)
     if _CHECKS is not None:
         entry.violations = validate_file(entry, _CHECKS)

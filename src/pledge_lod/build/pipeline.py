@@ -37,6 +37,7 @@ from ..validation.schema import (
 )
 from .cache import BuildCache, FileEntry, code_digest, stat_digest
 from .changes import REGISTRIES, ChunkIndex
+from .data_file import DataFile, PreviousData
 from .graph_stats import GraphStats
 from .mapping_workers import Done, FileChecks, map_file, note_terms, ordered_map
 from .progress import Progress, Timer, stderr_progress
@@ -102,7 +103,10 @@ class Mapped:
     records: Records
     schema: Schema
     kos: list[Triple]
-    stats: GraphStats
+    #: None when the build counts the data graph from the previous release's counts
+    #: and the changes (:mod:`.release_counts`) instead of adding every file's up.
+    stats: GraphStats | None
+    triples: int  # of the data graph, added up from each source's count
     result: BuildResult
 
     @property
@@ -160,7 +164,13 @@ class Pipeline:
         self.store: Store | None = None
         # Given by ``build``: the child loading the store, fed as the data file is written.
         self.loader: StoreLoader | None = None
-        self.stats = GraphStats()  # of the data graph, added up file by file
+        # Of the data graph, added up file by file; None (set by ``build``) when the
+        # previous release's counts and the changes will give them (.release_counts).
+        self.stats: GraphStats | None = GraphStats()
+        self.triples = 0
+        # Given by ``build``: the previous release's data, whose unchanged sources are
+        # copied into the data file rather than read back from the cache.
+        self.copy_from: PreviousData | None = None
         self.validated = 0  # pledges validated in this run (the others: from the cache)
         # Called once every pledge is mapped (and nothing failed yet): the build starts
         # writing the dumps there, while the store is finished.
@@ -211,18 +221,13 @@ class Pipeline:
                 return None
             checks = compiled
         used_terms = set(registries.terms)
-        with nt_path.open("wb") as out:
-            loader = self.loader
-
-            def write(data: bytes) -> None:
-                out.write(data)
-                self.chunks.write(data)
-                if loader is not None:
-                    loader.write(data)
-
+        out = DataFile(nt_path, self.chunks, self.loader)
+        try:
             self.chunks.start(REGISTRIES)
-            write(registries.registry_nt)
-            violations = self._map_pledges(located, used_terms, write, cache, checks)
+            out.write(registries.registry_nt)
+            violations = self._map_pledges(located, used_terms, out, cache, checks)
+        finally:
+            out.close()
         if self.loader is not None:
             self.loader.finish()
         self._say_mapped(checks is not None)
@@ -237,7 +242,7 @@ class Pipeline:
         problems.extend(term_problems(schema, used_terms))
         problems.extend(self._shapes_problems(schema, cache))
         return Mapped(self.iris, registries.records, schema, registries.kos, self.stats,
-                      self.result)
+                      self.triples, self.result)  # fmt: skip
 
     @staticmethod
     def _shapes_problems(schema: Schema, cache: BuildCache) -> list[Problem]:
@@ -268,7 +273,9 @@ class Pipeline:
             cached = (records, registry_problems, registry_nt, kos_nt, terms, registry_stats)
             cache.put_registry(registry_key, cached)
         records, registry_problems, registry_nt, kos_nt, terms, registry_stats = cached
-        self.stats.merge(registry_stats)
+        if self.stats is not None:
+            self.stats.merge(registry_stats)
+        self.triples += registry_stats.triples
         problems.extend(registry_problems)
         kos = [q.triple for q in parse(kos_nt, format=RdfFormat.N_TRIPLES)]
         if not kos:
@@ -355,36 +362,34 @@ class Pipeline:
         self,
         located: dict[str, tuple[str, str]],
         used_terms: set[str],
-        write: Callable[[bytes], None],
+        out: DataFile,
         cache: BuildCache,
         checks: FileChecks | None,
     ) -> list[Problem]:
         """Read, map and (given ``checks``) validate the pledge files, several at a time
         in worker processes, writing N-Triples in file order so that the output is the
-        same whatever the parallelism. Unchanged files come from the cache. Returns the
-        pledges' violations."""
+        same whatever the parallelism. Unchanged files come from the cache, their bytes
+        from the previous release's data file when it holds them. Returns the pledges'
+        violations."""
         seen: dict[str, str] = {}
         violations: list[Problem] = []
         files = iter_pledge_files(self.inputs.data_dir)
         jobs = min(self.inputs.processes, max(1, len(files) // 4))
-
-        def task(path: Path) -> tuple[Path, Path, str, FileEntry | None] | Done:
-            cached = cache.lookup(path)
-            if cached is not None and (cached.violations is not None or checks is None):
-                return Done((path, cached, False))  # no worker needed: megabytes less to copy
-            return (path, self.inputs.data_dir, self.iris.base, cached)
-
-        tasks = (task(path) for path in files)
+        tasks = (self._task(path, cache, checks) for path in files)
         for path, entry, fresh in ordered_map(map_file, tasks, jobs, checks):
             if fresh:
                 cache.store(path, entry)
-            ids = [pid for pid, _, _ in entry.pledges]
+            key = str(path.relative_to(self.inputs.data_dir))
+            ids = [pid for pid, _ in entry.ids]
             whole = len(set(ids)) == len(ids) and not seen.keys() & set(ids)
             self.chunks.start(  # every pledge written: the digest the entry holds
-                str(path.relative_to(self.inputs.data_dir)),
-                entry.digest if whole and entry.digest else None,
+                key, entry.digest if (whole or entry.nts is None) and entry.digest else None
             )
-            dropped = self._take(entry, seen, located, write, validated=fresh and bool(checks))
+            dropped = self._take(entry, seen, located, validated=fresh and bool(checks))
+            if entry.nts is None and self.copy_from is not None:
+                out.copy(self.copy_from, *(self.copy_from.span(key, entry.digest) or (0, 0)))
+            else:
+                out.write(b"".join(nt for pid, _, nt in entry.pledges if pid not in dropped))
             used_terms.update(entry.terms)
             if checks is not None and entry.violations is not None:
                 # A record whose id another file took is not in the data: nor its findings.
@@ -393,20 +398,39 @@ class Pipeline:
         cache.prune({str(p) for p in files})
         return violations
 
+    def _task(
+        self, path: Path, cache: BuildCache, checks: FileChecks | None
+    ) -> tuple[Path, Path, str, FileEntry | None] | Done:
+        """A file's work: none when its entry is complete in the cache (its bytes then
+        copied from the previous release's data file, or read from the cache), else a
+        worker's (mapping, or validating again under other shapes or registries)."""
+        cached = cache.lookup(path)
+        done = cached is not None and (cached.violations is not None or checks is None)
+        key = str(path.relative_to(self.inputs.data_dir))
+        copied = (
+            done and self.stats is None and self.copy_from is not None and cached.digest
+            and self.copy_from.span(key, cached.digest) is not None
+        )  # fmt: skip
+        if cached is not None and not copied and not cache.complete(path, cached):
+            cached, done = None, False  # its triples are lost: map the file again
+        if done:
+            return Done((path, cached, False))  # no worker needed: megabytes less to copy
+        return (path, self.inputs.data_dir, self.iris.base, cached)
+
     def _take(
         self,
         entry: FileEntry,
         seen: dict[str, str],
         located: dict[str, tuple[str, str]],
-        write: Callable[[bytes], None],
         validated: bool,
     ) -> set[str]:
-        """Write one file's pledges, in order; returns the ids another file took first."""
+        """Note one file's pledges, in order; returns the ids another file took first
+        (left out of the data, and the build fails)."""
         self.result.problems.extend(entry.problems)
         self.result.drafts += entry.drafts
         kept = 0
         dropped: set[str] = set()
-        for pid, file, nt in entry.pledges:
+        for pid, file in entry.ids:
             if pid in seen:
                 self.result.problems.append(
                     Problem(file, pid, "id", f"is also used in {seen[pid]}")
@@ -415,15 +439,17 @@ class Pipeline:
                 continue
             seen[pid] = file
             located[f"pledge/{pid}"] = (file, pid)
-            write(nt)
             kept += 1
-            self.result.pledges += 1
-            if self.result.pledges % 100_000 == 0:
-                self.timer.stage(f"pledges: {self.result.pledges} mapped")
+        before = self.result.pledges
+        self.result.pledges += kept
+        if before // 100_000 != self.result.pledges // 100_000:
+            self.timer.stage(f"pledges: {self.result.pledges} mapped")
         if validated:
             self.validated += kept
         if not dropped:  # else the build fails: its statistics are not needed
-            self.stats.merge(entry.stats)
+            self.triples += entry.triples
+            if self.stats is not None and entry.stats is not None:
+                self.stats.merge(entry.stats)
         return dropped
 
 

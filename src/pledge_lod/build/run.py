@@ -20,10 +20,13 @@ from ..release import layout
 from ..release.history import latest_release_folder
 from .assemble import Staged, assemble, release_id
 from .changes import Changeset, changeset_for, plan, record
+from .data_file import PreviousData
 from .dumps import DumpJob, DumpWriter, write_dumps
+from .graph_stats import GraphCounts, GraphStats
 from .incremental_store import previous_store, seeded_store
 from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
 from .progress import Progress, stderr_progress
+from .release_counts import counted, counts_after, saved
 from .releases_folder import Retention, new_work_folder, prune
 from .store_loader import StoreLoader
 
@@ -49,6 +52,15 @@ class _Children:
             )
         pipeline.loader = self.loader
         pipeline.on_mapped = self.start_dumps
+        # With the latest version's store, its data file and its counts at hand, the
+        # unchanged sources are copied from that data file (.data_file) and the data
+        # graph's counts are that release's plus the changes (.release_counts).
+        self.counts: GraphCounts | None = None
+        if self.previous is not None:
+            self.counts = saved(pipeline.inputs.releases_dir, self.previous.release_id)
+            pipeline.copy_from = PreviousData.open(self.previous.store_path.parent)
+        if self.counts is not None:
+            pipeline.stats = None
 
     def dump_job(self) -> DumpJob:
         """The dumps of the mapped data, copying what did not change from the latest
@@ -79,7 +91,31 @@ class _Children:
             pipeline.timer,
         )  # fmt: skip
 
+    def graph_counts(
+        self, mapped: Mapped, changeset: Changeset, store: Store
+    ) -> tuple[GraphCounts, GraphStats | None]:
+        """The data graph's counts, and its statistics if they had to be gathered whole."""
+        pipeline = self.pipeline
+        if mapped.stats is not None:
+            return mapped.stats.counts(), mapped.stats
+        started = time.perf_counter()
+        previous = self.previous.release_id if self.previous is not None else None
+        counts = None
+        if self.counts is not None and changeset.previous_release == previous:
+            counts = counts_after(self.counts, changeset, store, mapped.graphs["data"])
+        if counts is not None and counts.triples == mapped.triples:
+            took = time.perf_counter() - started
+            pipeline.timer.stage(f"data graph counted from release {previous}'s counts "
+                                 f"plus the changes in {took:.2f} s")  # fmt: skip
+            return counts, None
+        stats = counted(self.data_nt, pipeline.chunks.chunks)
+        pipeline.timer.stage(f"data graph counted whole in {time.perf_counter() - started:.2f} s")
+        return stats.counts(), stats
+
     def cancel(self) -> None:
+        if self.pipeline.copy_from is not None:
+            self.pipeline.copy_from.close()
+            self.pipeline.copy_from = None
         for child in (self.writer, self.loader):
             if child is not None:
                 child.cancel()
@@ -151,8 +187,10 @@ def _release(
     )
     store, full = children.store(pipeline, mapped, changeset)
     pipeline.store = None
+    counts, stats = children.graph_counts(mapped, changeset, store)
     staged = Staged(
         children.stage, rid, children.data_nt, children.dumps_written,
         pipeline.chunks, changeset, plan(inputs.releases_dir, changeset), compact=full,
+        counts=counts, stats=stats,
     )  # fmt: skip
     return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer), changeset

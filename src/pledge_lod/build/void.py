@@ -1,7 +1,8 @@
 """The dataset's description of itself: VoID with statistics and linksets, and DCAT.
 
 The counts are those of :class:`~.graph_stats.GraphStats`, gathered while the data was
-mapped; ``tests/test_void_counts.py`` holds them to SPARQL over the served store.
+mapped, or the previous release's moved by the changes (:mod:`.release_counts`);
+``tests/test_void_counts.py`` holds them to SPARQL over the served store.
 
 Besides the pledges' dataset (the data graph), it describes the dataset the SPARQL
 endpoint serves (``#sparql-dataset``): every named graph with its triple count, the
@@ -24,7 +25,7 @@ from ..records import DatasetInfo
 from ..release import layout
 from ..release.history import CHANGESET_FILE, RDF_PATCH_MEDIA_TYPE
 from .changes import VersionPlan
-from .graph_stats import GraphStats
+from .graph_stats import GraphCounts
 
 SD = Namespace(v.SD)
 IANA = "https://www.iana.org/assignments/media-types/"
@@ -71,7 +72,7 @@ class DatasetCounts:
 
 
 def describe_dataset(
-    stats: GraphStats,
+    stats: GraphCounts,
     iris: v.Iris,
     info: DatasetInfo,
     created: str,
@@ -157,14 +158,14 @@ def _describe_data(
         g.add((ds, VOID.vocabulary, URIRef(vocab.rstrip("#"))))
 
 
-def _describe_statistics(g: rdflib.Graph, iris: v.Iris, ds: URIRef, stats: GraphStats) -> None:
+def _describe_statistics(g: rdflib.Graph, iris: v.Iris, ds: URIRef, stats: GraphCounts) -> None:
     """Statistics of the data graph, counted while it was mapped (see graph_stats): its
     size, class and property partitions, and example resources."""
     base = iris.base
     g.add((ds, VOID.triples, Literal(stats.triples)))
-    g.add((ds, VOID.distinctSubjects, Literal(len(stats.subjects))))
+    g.add((ds, VOID.distinctSubjects, Literal(stats.subjects)))
     g.add((ds, VOID.properties, Literal(len(stats.properties))))
-    g.add((ds, VOID.distinctObjects, Literal(len(stats.objects))))
+    g.add((ds, VOID.distinctObjects, Literal(stats.objects)))
     g.add((ds, VOID.classes, Literal(len(stats.classes))))
     g.add((ds, VOID.entities, Literal(stats.typed)))
     for n, cls in enumerate(sorted(stats.classes), 1):
@@ -183,7 +184,7 @@ def _describe_statistics(g: rdflib.Graph, iris: v.Iris, ds: URIRef, stats: Graph
             g.add((ds, VOID.exampleResource, URIRef(stats.first[cls])))
 
 
-def _describe_linksets(g: rdflib.Graph, iris: v.Iris, ds: URIRef, stats: GraphStats) -> None:
+def _describe_linksets(g: rdflib.Graph, iris: v.Iris, ds: URIRef, stats: GraphCounts) -> None:
     """Linksets to Wikidata, GeoNames and the UN SDG KOS, one per link predicate."""
     base = iris.base
     for key, title, space, homepage, predicate in LINK_TARGETS:
