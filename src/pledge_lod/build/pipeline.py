@@ -294,26 +294,38 @@ class Pipeline:
         return what the mapping workers need to check a file's pledges; None when the
         shapes cannot be compiled (a problem on the shapes file says why)."""
         problems = self.result.problems
-        # The registries (with the KOS types) once, here; then the same checks go to
-        # the mapping workers for the pledges.
-        context = Store()
-        context.bulk_load(registry_nt + kos_types, format=RdfFormat.N_TRIPLES)
+        # The registries (with the KOS types) in a store of their own, made only if the
+        # checks must be compiled or the registries validated: at a million pledges the
+        # registries are 50 MB of N-Triples, seconds to load for a rebuild that finds
+        # both in the cache.
+        made: list[Store] = []
+
+        def context() -> Store:
+            if not made:
+                made.append(Store())
+                made[0].bulk_load(registry_nt + kos_types, format=RdfFormat.N_TRIPLES)
+            return made[0]
+
         # Compiling parses the shapes' SPARQL with rdflib (seconds): once per context
-        # (the shapes, the registries, the base and the code).
-        compiled = cache.compiled()
-        if compiled is None:
+        # (the shapes, the registries, the base and the code), with the classes a
+        # pledge is an instance of.
+        cached = cache.compiled()
+        if isinstance(cached, tuple) and len(cached) == 2:
+            compiled, pledge_classes = cached
+        else:
             try:
-                compiled = compiled_checks(context, schema)
+                compiled = compiled_checks(context(), schema)
             except UnsupportedShape as exc:
                 shapes = str(self.inputs.shapes_dir / SHAPES_FILE)
                 problems.append(Problem(shapes, "-", "-", f"cannot be compiled: {exc}"))
                 return None
-            cache.set_compiled(compiled)
+            pledge_classes = self._pledge_classes(context())
+            cache.set_compiled((compiled, pledge_classes))
         # The registries' findings depend only on the cache's context (registries,
         # shapes, base): a rebuild after a pledge edit reuses them.
         found = cache.registry_violations()
         if found is None:
-            checked = run_checks(context, compiled, None, self.inputs.processes)
+            checked = run_checks(context(), compiled, None, self.inputs.processes)
             found = locate(checked, located, self.iris)
             cache.set_registry_violations(found)
             said = "validated the registries"
@@ -322,19 +334,22 @@ class Pipeline:
         problems.extend(found)
         # A file's pledges need only the checks a pledge can be the focus of: the
         # shapes targeting pl:Pledge or a class it is declared a subclass of.
+        for_pledges = [c for c in compiled if pledge_classes.intersection(c.targets)]
+        self.timer.stage(said)
+        return FileChecks(
+            registry_nt, kos_types, for_pledges, self.iris.base, predicates_read(for_pledges)
+        )
+
+    def _pledge_classes(self, context: Store) -> set[str]:
+        """pl:Pledge and every class the registries declare it a subclass of."""
         pledge = self.iris.term("Pledge")
-        pledge_classes = {pledge} | {
+        return {pledge} | {
             row["c"].value
             for row in context.query(
                 f"SELECT ?c WHERE {{ <{pledge}> "
                 "<http://www.w3.org/2000/01/rdf-schema#subClassOf>+ ?c }"
             )
         }
-        for_pledges = [c for c in compiled if pledge_classes.intersection(c.targets)]
-        self.timer.stage(said)
-        return FileChecks(
-            registry_nt, kos_types, for_pledges, self.iris.base, predicates_read(for_pledges)
-        )
 
     def _say_mapped(self, validated: bool) -> None:
         unchanged = self.result.pledges - self.validated
