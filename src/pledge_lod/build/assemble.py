@@ -107,7 +107,7 @@ def assemble(
     del store
     timer.stage("VoID/DCAT and SHACL report written")
 
-    known = segments.sha256 if segments is not None else {}
+    known = {**_linked(staged, releases_dir), **(segments.sha256 if segments else {})}
     manifest = _manifest(mapped, staged, created, sitemaps, dataset, known)
     (staged.folder / layout.MANIFEST).write_text(
         json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
@@ -116,6 +116,28 @@ def assemble(
     os.replace(staged.folder, final)
     save_counts(releases_dir, staged.release_id, _counts(staged))
     return layout.read_release(final)
+
+
+def _linked(staged: Staged, releases_dir: Path) -> dict[str, str]:
+    """The digests of the files this release shares with the previous one (hard links,
+    as of an unchanged sitemap): the previous manifest's, not a second read."""
+    changeset = staged.changeset
+    if changeset is None or not changeset.previous_release:
+        return {}
+    previous = releases_dir / changeset.previous_release
+    try:
+        files = json.loads((previous / layout.MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    known = {}
+    for rel, entry in files.items():
+        mine = staged.folder / rel
+        try:
+            if isinstance(entry, dict) and os.path.samefile(mine, previous / rel):
+                known[rel] = str(entry["sha256"])
+        except (OSError, KeyError):
+            continue
+    return known
 
 
 def _counts(staged: Staged) -> GraphCounts:
