@@ -51,6 +51,7 @@ def working_changes(inputs: BuildInputs, progress: Progress) -> Comparison:
     with tempfile.TemporaryDirectory(dir=inputs.releases_dir, prefix=".diff-") as tmp:
         nt = Path(tmp) / "data.nt"
         pipeline = Pipeline(inputs, progress, engine="map-only")
+        pipeline.locate_pledges = True  # which file each changed record is in
         if pipeline.run(nt) is None or not pipeline.result.ok:
             problems = "; ".join(
                 f"{p.file}: {p.record}: {p.field}: {p.message}" for p in pipeline.result.errors[:5]

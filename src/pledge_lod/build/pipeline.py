@@ -179,6 +179,10 @@ class Pipeline:
         # are computed from (.changes).
         self.chunks = ChunkIndex()
         self.located: dict[str, tuple[str, str]] = {}
+        # Whether ``located`` gets every pledge too (the registries' entries are always
+        # there): for ``diff`` and the pyshacl reference, not for a build, where a
+        # million entries cost seconds for nothing.
+        self.locate_pledges = engine == "pyshacl"
 
     def run(self, nt_path: Path) -> Mapped | None:
         inputs, problems = self.inputs, self.result.problems
@@ -400,7 +404,7 @@ class Pipeline:
             self.chunks.start(  # every pledge written: the digest the entry holds
                 key, entry.digest if (whole or entry.nts is None) and entry.digest else None
             )
-            dropped = self._take(entry, seen, located, validated=fresh and bool(checks))
+            dropped = self._take(entry, seen, located, fresh and bool(checks), whole)
             if entry.nts is None and self.copy_from is not None:
                 out.copy(self.copy_from, *(self.copy_from.span(key, entry.digest) or (0, 0)))
             else:
@@ -438,14 +442,19 @@ class Pipeline:
         seen: dict[str, str],
         located: dict[str, tuple[str, str]],
         validated: bool,
+        whole: bool,
     ) -> set[str]:
         """Note one file's pledges, in order; returns the ids another file took first
-        (left out of the data, and the build fails)."""
+        (left out of the data, and the build fails). ``whole``: no id of the file is
+        used twice, in it or before it."""
         self.result.problems.extend(entry.problems)
         self.result.drafts += entry.drafts
         kept = 0
         dropped: set[str] = set()
-        for pid, file in entry.ids:
+        if whole and not self.locate_pledges:  # the usual case, at a million pledges
+            seen.update(entry.ids)
+            kept = len(entry.ids)
+        for pid, file in () if kept else entry.ids:
             if pid in seen:
                 self.result.problems.append(
                     Problem(file, pid, "id", f"is also used in {seen[pid]}")
@@ -453,7 +462,8 @@ class Pipeline:
                 dropped.add(pid)
                 continue
             seen[pid] = file
-            located[f"pledge/{pid}"] = (file, pid)
+            if self.locate_pledges:
+                located[f"pledge/{pid}"] = (file, pid)
             kept += 1
         before = self.result.pledges
         self.result.pledges += kept
