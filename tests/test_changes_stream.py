@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from bench import first_version
 
 from pledge_lod.build import change_stream
 from pledge_lod.build.changes import Changeset, changeset_for, diff, load_chunks, record
@@ -124,7 +125,9 @@ def test_ten_thousand_resources_first_version_and_changed(
 
 
 @pytest.mark.slow
-def test_the_bundled_data_s_first_version_streamed_is_the_built_one(tmp_path: Path) -> None:
+def test_the_bundled_data_s_first_version_streamed_is_the_built_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The build's changeset of the bundled data (grouped in memory, it is small) and
     the same changes streamed: the same patch, byte for byte; then the version recorded
     from a streamed changeset holds what the build recorded."""
@@ -152,3 +155,14 @@ def test_the_bundled_data_s_first_version_streamed_is_the_built_one(tmp_path: Pa
     assert version is not None and version.number == 1
     assert _index(fresh) == built
     assert History.open(fresh).latest() == History.open(releases).latest()
+
+    # The benchmark of this path (bench/RESULTS.md) in both modes: the same patch.
+    capsys.readouterr()
+    for mode in ([], ["--in-memory"]):
+        work = tmp_path / f"bench{len(mode)}"
+        assert first_version.main([str(nt), str(release.path / "chunks.json.gz"), str(work),
+                                   *mode]) == 0  # fmt: skip
+        said = json.loads(capsys.readouterr().out)
+        assert said["summary"] == streamed.summary and said["peak_rss_mb"] > 0
+    assert (tmp_path / "bench0" / "changes.rdfp.gz").read_bytes() == (
+        tmp_path / "bench1" / "changes.rdfp.gz").read_bytes()  # fmt: skip
