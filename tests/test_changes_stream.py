@@ -121,7 +121,7 @@ def test_ten_thousand_resources_first_version_and_changed(
                      Changeset(expected, "q"))  # fmt: skip
         stream.close()
     streamed.close()
-    assert not [p for p in releases.iterdir() if p.name.startswith(".changes")]
+    assert not [p for p in releases.iterdir() if p.name.startswith((".changes", ".build"))]
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..release.history import Change
+from .releases_folder import BUILD_PREFIX, hold_lock
 
 #: Keys per sorted run: about 16 MB of them in memory at once.
 RUN_KEYS = 200_000
@@ -161,9 +162,12 @@ class ChangeStream:
         new: tuple[Path, list[tuple[int, int]]],
         keep: Path | None = None,
     ):
-        folder = Path(tempfile.mkdtemp(dir=releases_dir, prefix=".changes-stream-"))
+        # Locked like a build's work folder, so that a build killed meanwhile leaves
+        # nothing behind (the next build removes it: :mod:`.releases_folder`).
+        folder = Path(tempfile.mkdtemp(dir=releases_dir, prefix=f"{BUILD_PREFIX}changes-"))
+        lock = hold_lock(folder)
         # Removed with this object, with ``keep`` (a folder the old data file lies in).
-        self._finalizer = weakref.finalize(self, _remove, folder, keep)
+        self._finalizer = weakref.finalize(self, _remove, lock, folder, keep)
         (folder / "old").mkdir()
         (folder / "new").mkdir()
         self.old_nt = old[0] if old else None
@@ -229,10 +233,11 @@ class ChangeStream:
         self._finalizer()
 
 
-def _remove(*folders: Path | None) -> None:
+def _remove(lock: int, *folders: Path | None) -> None:
     for folder in folders:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+    os.close(lock)
 
 
 _SUMMARY = {"created": "records_added", "updated": "records_changed", "deleted": "records_removed"}
