@@ -33,8 +33,9 @@ from pathlib import Path
 from ..release.history import Change
 from .releases_folder import BUILD_PREFIX, hold_lock
 
-#: Keys per sorted run: about 16 MB of them in memory at once.
-RUN_KEYS = 200_000
+#: Keys per sorted run, all that is held at once: at 300,000 pledges the changes peak at
+#: 83 MB with 100,000 (75 MB with 50,000, 122 MB with 200,000; bench/RESULTS.md).
+RUN_KEYS = 100_000
 _BLOCK = 8 << 20
 
 #: A resource, the offset and length of a run of its lines, and how many distinct lines.
