@@ -9,6 +9,8 @@ import gzip
 import json
 import random
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from bench import first_version
 
 from pledge_lod.build import change_stream
 from pledge_lod.build.changes import Changeset, changeset_for, diff, load_chunks, record
+from pledge_lod.build.releases_folder import remove_stale_builds
 from pledge_lod.release.history import History, record_version, write_patch
 from pledge_lod.release.layout import read_release
 from support.processes import cli
@@ -166,3 +169,29 @@ def test_the_bundled_data_s_first_version_streamed_is_the_built_one(
         assert said["summary"] == streamed.summary and said["peak_rss_mb"] > 0
     assert (tmp_path / "bench0" / "changes.rdfp.gz").read_bytes() == (
         tmp_path / "bench1" / "changes.rdfp.gz").read_bytes()  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_process_killed_while_streaming_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The keys' folder is locked like a build's work folder: once its process is
+    killed, the next build (its clean-up of killed builds) removes it."""
+    nt = tmp_path / "data.nt"
+    nt.write_text('<http://x.test/a> <http://x.test/p> "1" .\n', encoding="utf-8")
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    code = ("import sys, time; from pathlib import Path; "
+            "from pledge_lod.build.change_stream import ChangeStream; "
+            "s = ChangeStream(Path(sys.argv[1]), None, (Path(sys.argv[2]), [(0, 43)])); "
+            "print(len(s), flush=True); time.sleep(60)")  # fmt: skip
+    child = subprocess.Popen([sys.executable, "-c", code, str(releases), str(nt)],
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "1\n"
+        (left,) = releases.iterdir()
+        remove_stale_builds(releases)  # while it runs: kept
+        assert left.is_dir()
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    remove_stale_builds(releases)
+    assert list(releases.iterdir()) == []
