@@ -15,8 +15,10 @@ key per run, and the merge brings them together. A blank node's triples belong t
 resource that points at it, as in :func:`.changes.group` (the mapping mints none today:
 their few keys wait in memory for the end of the pass, which resolves their owner).
 
-Every pass (the summary, the RDF Patch, the history index) reads the changes again
-from the data files: :class:`ChangeStream` is re-iterable, with a length.
+Every pass (the RDF Patch, the history index, and the summary unless every resource is
+created, when the keys give it) reads the changes again from the data files:
+:class:`ChangeStream` is re-iterable, with a length. The result is the in-memory
+grouping's to the byte (``tests/test_changes_stream.py``).
 """
 
 from __future__ import annotations
