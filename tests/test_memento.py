@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,15 +18,18 @@ import requests
 from flask.testing import FlaskClient
 from memento_client import MementoClient
 from rdflib import URIRef
+from rdflib.namespace import DCTERMS
 from werkzeug.serving import make_server
 
 from pledge_lod.build.changes import record
 from pledge_lod.config import Settings
+from pledge_lod.release.history import History, archived_changeset, read_headers
 from pledge_lod.release.layout import read_release
 from pledge_lod.store.remote.store import Connection, RemoteStore
 from pledge_lod.web import create_app
 from support.history import ADDED, EDITED, NEW_TITLE, REMOVED, Built, build_history
-from support.processes import free_port
+from support.processes import cli, free_port
+from support.releases import copy_data
 from support.web import client_for, graph_of
 
 pytestmark = pytest.mark.slow  # three builds in subprocesses, a live server
@@ -327,3 +330,58 @@ def test_what_is_served_before_the_release_is_recorded_is_not_kept(
     assert resp.status_code == 200
     assert "no-store" not in resp.headers.get("Cache-Control", "")
     assert [str(o) for o in graph_of(resp.data, "turtle").objects(None, version)] == ["3"]
+
+
+def test_versions_built_in_the_same_second_are_distinct_mementos(tmp_path: Path) -> None:
+    """Three builds with one SOURCE_DATE_EPOCH (as fast as builds in one second): an
+    edit, then the first data again (its release reused, published anew). Each version
+    is dated a second after the one before, and the manifest, the changeset, VoID and
+    the history say the same date; the TimeMap lists three mementos and the TimeGate
+    gives each at its own date, with its own title."""
+    epoch = 1_700_000_000
+    env = {"SOURCE_DATE_EPOCH": str(epoch)}
+    data, releases = copy_data(tmp_path / "data"), tmp_path / "releases"
+    source = data / "pledges" / f"{EDITED}.yaml"
+    original = source.read_text(encoding="utf-8")
+    old_title = "Boosting Green Employment and Enterprise Opportunities in Ghana"
+    ids = []
+    for text in (original, original.replace(f"title: {old_title}", f"title: {NEW_TITLE}"),
+                 original):  # fmt: skip
+        source.write_text(text, encoding="utf-8")
+        result = cli("build", "--quiet", "--data", str(data), "--releases", str(releases),
+                     "--base", _base(8773), "--jobs", "1", env=env)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        ids.append((releases / "current").resolve().name)
+    assert ids[0] == ids[2] != ids[1]
+    moments = [datetime.fromtimestamp(epoch + n, UTC) for n in range(3)]
+    stamps = [m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in moments]
+    versions = History.open(releases).versions()
+    assert [(v.release_id, v.created) for v in versions] == list(zip(ids, stamps, strict=True))
+    # The release built as version 2 states its date everywhere; version 3, a release
+    # published again, is dated by the history and its own patch there.
+    second = releases / ids[1]
+    assert read_release(second).created == stamps[1]
+    assert read_headers(second / "changes.rdfp.gz")["created"] == stamps[1]
+    assert read_headers(archived_changeset(releases, 3))["created"] == stamps[2]
+    void = rdflib.Graph().parse(second / "void.ttl", format="turtle")
+    dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+    issued = {str(void.value(node, dcat.version)): void.value(node, DCTERMS.issued).toPython()
+              for node in void.objects(None, dcat.hasVersion)}  # fmt: skip
+    assert issued == {"1": moments[0], "2": moments[1]}
+
+    client = client_for(releases)
+    path = f"/doc/pledge/{EDITED}"
+    timemap = client.get(f"/timemap{path}").get_data(as_text=True).replace("\n", "")
+    dated = [p["datetime"][0] for p in MementoClient.parse_link_header(timemap).values()
+             if "memento" in p["rel"]]  # fmt: skip
+    assert sorted(dated) == sorted(m.strftime(HTTP_DATE) for m in moments)
+    for moment, title in zip(moments, (old_title, NEW_TITLE, old_title), strict=True):
+        asked = {"Accept-Datetime": moment.strftime(HTTP_DATE)}
+        gate = client.get(f"/timegate{path}", headers=asked)
+        assert gate.status_code == 302
+        assert gate.headers["Location"].endswith(f"/memento/{moment:%Y%m%d%H%M%S}{path}")
+        memento = client.get(urlsplit(gate.headers["Location"]).path,
+                             headers={"Accept": "text/turtle"})  # fmt: skip
+        assert memento.status_code == 200
+        assert memento.headers["Memento-Datetime"] == moment.strftime(HTTP_DATE)
+        assert title in memento.get_data(as_text=True)

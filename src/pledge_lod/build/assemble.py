@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pyoxigraph import NamedNode, RdfFormat, Store
@@ -23,7 +22,7 @@ from ..release import layout
 from ..release.search_index import INDEX_VERSION
 from ..validation.schema import report_turtle
 from . import endpoint_dataset
-from .changes import CHUNKS_FILE, Changeset, ChunkIndex, VersionPlan, write_changeset
+from .changes import CHUNKS_FILE, Changeset, ChunkIndex, VersionPlan, created_now, write_changeset
 from .dump_segments import SEGMENTS_VERSION, SegmentIndex, stamp
 from .graph_stats import GraphCounts, GraphStats
 from .pipeline import KOS_DIR, BuildInputs, Mapped
@@ -92,7 +91,8 @@ def assemble(
     )
     timer.stage(f"dumps written (N-Triples, Turtle, JSON-LD, gzipped){copied}")
 
-    created = created_now()  # the release's date, which its changeset states too
+    # The release's date, which its changeset states too: after the latest version's.
+    created = staged.plan.created if staged.plan is not None else created_now()
     if staged.chunks is not None and staged.changeset is not None:
         started = time.perf_counter()
         staged.chunks.save(staged.folder / CHUNKS_FILE)
@@ -248,15 +248,6 @@ def release_id(inputs: BuildInputs, mapped: Mapped, chunks: ChunkIndex) -> str:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     digest.update(block)
     return digest.hexdigest()[:16]
-
-
-def created_now() -> str:
-    """Build time, or SOURCE_DATE_EPOCH for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (
-        datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
-    )
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _sha256(path: Path) -> str:

@@ -22,10 +22,12 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..release import layout
@@ -45,8 +47,12 @@ from ..release.history import (
     release_id_of,
     write_patch,
 )
+from .change_stream import ChangeStream
 
 CHUNKS_FILE = "chunks.json.gz"
+#: Above this many bytes of sources to compare, the changes are streamed, not grouped in
+#: memory (where a byte of N-Triples takes about 4: a 64 MB comparison, some 250 MB).
+IN_MEMORY_BYTES = 64 << 20
 REGISTRIES = "(registries)"
 _WHOLE = "(whole)"
 
@@ -112,11 +118,19 @@ def load_chunks(release: Path, nt: Path) -> dict[str, tuple[int, int, str]]:
 class Changeset:
     """The changes from one version to the next, by resource (ordered by IRI)."""
 
-    changes: list[Change] = field(default_factory=list)
+    #: A list, or (many changes) a stream read again from the data on each pass.
+    changes: list[Change] | ChangeStream = field(default_factory=list)
     previous_release: str | None = None
+
+    def close(self) -> None:
+        """Remove what a streamed changeset keeps on disk (also done once unused)."""
+        if isinstance(self.changes, ChangeStream):
+            self.changes.close()
 
     @property
     def summary(self) -> dict[str, int]:
+        if isinstance(self.changes, ChangeStream):
+            return dict(self.changes.summary)
         kinds = {"created": 0, "updated": 0, "deleted": 0}
         for c in self.changes:
             kinds[c.kind] += 1
@@ -180,7 +194,8 @@ def _read(nt: Path, spans: Iterable[tuple[int, int]]) -> list[str]:
     with nt.open("rb") as f:
         for offset, length in sorted(spans):
             f.seek(offset)
-            lines.extend(f.read(length).decode("utf-8").splitlines())
+            # Split on newlines only: a literal may hold U+2028, which splitlines() cuts.
+            lines.extend(f.read(length).decode("utf-8").split("\n"))
     return lines
 
 
@@ -192,6 +207,18 @@ def diff(
 ) -> list[Change]:
     """The changes from one data file to another, reading only the sources whose digest
     differs (every source when either side lacks an index)."""
+    old_spans, new_spans = changed_spans(old_nt, old_chunks, new_nt, new_chunks)
+    old = _read(old_nt, old_spans) if old_nt else []
+    return compare(group(old), group(_read(new_nt, new_spans)))
+
+
+def changed_spans(
+    old_nt: Path | None,
+    old_chunks: dict[str, tuple[int, int, str]],
+    new_nt: Path,
+    new_chunks: dict[str, tuple[int, int, str]],
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Where the sources whose digest differs lie in each data file (offset, length)."""
     if old_nt is None:
         old_chunks = {}
     if _WHOLE in old_chunks or _WHOLE in new_chunks:
@@ -202,9 +229,8 @@ def diff(
         k for k in old_chunks.keys() | new_chunks.keys()
         if whole or old_chunks.get(k, (0, 0, None))[2] != new_chunks.get(k, (0, 0, None))[2]
     }  # fmt: skip
-    old = _read(old_nt, [old_chunks[k][:2] for k in changed if k in old_chunks]) if old_nt else []
-    new = _read(new_nt, [new_chunks[k][:2] for k in changed if k in new_chunks])
-    return compare(group(old), group(new))
+    return ([old_chunks[k][:2] for k in changed if k in old_chunks],
+            [new_chunks[k][:2] for k in changed if k in new_chunks])  # fmt: skip
 
 
 def predecessor(releases_dir: Path, tmp: Path) -> tuple[str | None, Path | None, Path | None]:
@@ -227,15 +253,34 @@ def predecessor(releases_dir: Path, tmp: Path) -> tuple[str | None, Path | None,
 
 
 def changeset_for(
-    releases_dir: Path, new_nt: Path, new_chunks: dict[str, tuple[int, int, str]]
+    releases_dir: Path,
+    new_nt: Path,
+    new_chunks: dict[str, tuple[int, int, str]],
+    in_memory: int = IN_MEMORY_BYTES,
 ) -> Changeset:
-    """The changes of data ``new_nt`` against the latest published version."""
-    with tempfile.TemporaryDirectory(dir=releases_dir, prefix=".changes-") as tmp:
-        prev_id, folder, prev_nt = predecessor(releases_dir, Path(tmp))
+    """The changes of data ``new_nt`` against the latest published version: in memory
+    when the sources to compare hold at most ``in_memory`` bytes, else streamed
+    (:mod:`.change_stream`: a first version, a change of many sources)."""
+    tmp: Path | None = Path(tempfile.mkdtemp(dir=releases_dir, prefix=".changes-"))
+    try:
+        prev_id, folder, prev_nt = predecessor(releases_dir, tmp)
         old_chunks = load_chunks(folder, prev_nt) if folder and prev_nt else {}
         if folder is None and prev_nt is not None:
             old_chunks = {_WHOLE: (0, prev_nt.stat().st_size, "")}
-        return Changeset(diff(prev_nt, old_chunks, new_nt, new_chunks), prev_id)
+        old_spans, new_spans = changed_spans(prev_nt, old_chunks, new_nt, new_chunks)
+        if sum(n for _o, n in (*old_spans, *new_spans)) > in_memory:
+            old = (prev_nt, old_spans) if prev_nt else None
+            replayed = prev_nt is not None and prev_nt.parent == tmp
+            stream = ChangeStream(releases_dir, old, (new_nt, new_spans),
+                                  keep=tmp if replayed else None)  # fmt: skip
+            if replayed:
+                tmp = None  # the stream removes it once done with the replayed data
+            return Changeset(stream, prev_id)
+        old = _read(prev_nt, old_spans) if prev_nt else []
+        return Changeset(compare(group(old), group(_read(new_nt, new_spans))), prev_id)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_changeset(
@@ -271,7 +316,11 @@ class VersionPlan:
     number after the latest, its predecessor and the versions before it (for the
     manifest and the VoID/DCAT version chain). A release built with ``--no-switch`` or
     published again later keeps the plan it was built with; the history has the final
-    word (:mod:`pledge_lod.release.history`)."""
+    word (:mod:`pledge_lod.release.history`).
+
+    ``created`` is the release's date (the manifest's, its changeset's, VoID's
+    ``dcterms:issued``): the build's time, or ``SOURCE_DATE_EPOCH``, but never at or
+    before the latest version's (:func:`dated_after`)."""
 
     number: int
     previous: int | None
@@ -279,6 +328,7 @@ class VersionPlan:
     summary: dict[str, int]
     #: Earlier versions: (number, release id, created, whether its release is kept).
     earlier: tuple[tuple[int, str, str, bool], ...]
+    created: str
 
     def manifest(self) -> dict:
         return {
@@ -303,7 +353,41 @@ def plan(releases_dir: Path, changeset: Changeset) -> VersionPlan:
         previous_release=changeset.previous_release,
         summary=changeset.summary,
         earlier=earlier,
+        created=dated_after(latest.created if latest else None, created_now()),
     )
+
+
+def created_now() -> str:
+    """Build time, or SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
+    )
+    return _stamp(moment)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def dated_after(latest: str | None, moment: str) -> str:
+    """``moment``, or one second after the ``latest`` version's date if ``moment`` is
+    not later: a version's date is its Memento-Datetime, an HTTP-date of one-second
+    resolution (RFC 7089, section 2.1.1), so two versions in the same second (or two
+    builds with the same SOURCE_DATE_EPOCH) would be one memento to a TimeGate. The
+    same history and input still give the same date, as a reproducible build needs."""
+    if latest is None:
+        return moment
+    try:
+        after = datetime.fromisoformat(latest.replace("Z", "+00:00")) + timedelta(seconds=1)
+        if after.tzinfo is None:
+            after = after.replace(tzinfo=UTC)
+        mine = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        if mine.tzinfo is None:
+            mine = mine.replace(tzinfo=UTC)
+    except ValueError:  # a date this code did not write: nothing to order it by
+        return moment
+    return moment if mine >= after else _stamp(after.astimezone(UTC))
 
 
 def _built_against(release: layout.ReleaseInfo) -> tuple[int | None, str | None]:
@@ -333,20 +417,32 @@ def record(
         return None
     number, against = _built_against(release)
     next_number = latest.number + 1 if latest else 1
-    in_release = number == next_number and against == latest_id
-    if changeset is None or changeset.previous_release != latest_id:
+    latest_created = latest.created if latest else None
+    # The release's own changeset and date, when it was built as this very version
+    # (then its date follows the latest's: :func:`plan`). Otherwise the version is dated
+    # now (it is published now), after the latest, and the history keeps its own patch.
+    in_release = (number == next_number and against == latest_id
+                  and dated_after(latest_created, release.created) == release.created)  # fmt: skip
+    computed = changeset is None or changeset.previous_release != latest_id
+    if computed:
         changeset = release_changeset(releases_dir, release)
-    made = (release.id, release.created)
-    if in_release:
-        return record_version(releases_dir, made, changeset.changes, changeset.summary,
-                              release.path / CHANGESET_FILE, True)  # fmt: skip
-    patch = patch_file(releases_dir, changeset, release.id, (next_number, release.created))
+    assert changeset is not None
     try:
-        return record_version(
-            releases_dir, made, changeset.changes, changeset.summary, patch, False
-        )
+        if in_release:
+            made = (release.id, release.created)
+            return record_version(releases_dir, made, changeset.changes, changeset.summary,
+                                  release.path / CHANGESET_FILE, True)  # fmt: skip
+        made = (release.id, dated_after(latest_created, created_now()))
+        patch = patch_file(releases_dir, changeset, release.id, (next_number, made[1]))
+        try:
+            return record_version(
+                releases_dir, made, changeset.changes, changeset.summary, patch, False
+            )
+        finally:
+            patch.unlink(missing_ok=True)
     finally:
-        patch.unlink(missing_ok=True)
+        if computed:
+            changeset.close()
 
 
 def rebuild_index(releases_dir: Path) -> int:
