@@ -177,6 +177,8 @@ class History:
         return self._version(rows[0]) if rows else None
 
     def version(self, number: int) -> Version | None:
+        if not 0 < number < 1 << 63:  # SQLite's integers: no version is numbered so
+            return None
         rows = self._rows(self._VERSION + " WHERE number = ?", (number,))
         return self._version(rows[0]) if rows else None
 
