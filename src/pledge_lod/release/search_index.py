@@ -234,14 +234,21 @@ class SearchIndex:
         prefix_last: bool = False, any_word: bool = False, cut: bool = False,
     ) -> tantivy.Query:
         groups = parse_terms(text, self._analyze, cut)
-        occur = tantivy.Occur.Should if any_word else tantivy.Occur.Must
         words = [
-            (occur, self._word(g, fields, prefix_last and i == len(groups) - 1))
+            self._word(g, fields, prefix_last and i == len(groups) - 1)
             for i, g in enumerate(groups)
         ]
-        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(words))]
-        clauses += [(tantivy.Occur.Must, q) for q in self._filters(filters)]
-        return tantivy.Query.boolean_query(clauses)
+        filtered = self._filters(filters)
+        if any_word and len(words) > 1:  # at least one word, then every filter
+            anyof = [(tantivy.Occur.Should, q) for q in words]
+            words = [tantivy.Query.boolean_query(anyof)]
+        # One flat conjunction: a boolean query nested in another adds a layer of
+        # scorers each matching document goes through (the same documents and scores,
+        # 15-20% slower at 1M, bench/RESULTS.md); a single clause is the query itself.
+        clauses = words + filtered
+        if len(clauses) == 1:
+            return clauses[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in clauses])
 
     def _filters(self, filters: Filters) -> list[tantivy.Query]:
         out = []
