@@ -57,6 +57,18 @@ def test_a_label_match_ranks_above_a_text_match(index: SearchIndex) -> None:
     assert hits[0].iri == SDG + "1"
 
 
+
+def test_hits_without_snippets_are_the_same_hits(index: SearchIndex) -> None:
+    """The RDF pages ask for no snippets: the same hits, total and scores, none marked."""
+    for text, filters in (("poverty", Filters()), ("migration", Filters(lang="en")),
+                          ("poverty", Filters(type="target", goal=SDG + "1"))):
+        full = index.search(text, filters, limit=50)
+        bare = index.search(text, filters, limit=50, snippets=False)
+        assert full.total == bare.total > 0
+        assert [(h.iri, h.lang, h.label, h.score) for h in full.hits] == [
+            (h.iri, h.lang, h.label, h.score) for h in bare.hits]
+        assert all(h.snippet for h in full.hits) and not any(h.snippet for h in bare.hits)
+
 def test_phrases_and_prefixes(index: SearchIndex) -> None:
     phrase = labels(index, '"sustainable development"', type="theme")
     assert ("theme", "Sustainable Development") in phrase

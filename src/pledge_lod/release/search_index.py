@@ -275,15 +275,21 @@ class SearchIndex:
                    "" if lang == _NO_LANG else lang, doc.get_first("label"), snippet, score)
 
     def search(
-        self, text: str, filters: Filters, offset: int = 0, limit: int = 20, any_word: bool = False
+        self, text: str, filters: Filters, offset: int = 0, limit: int = 20,
+        any_word: bool = False, snippets: bool = True,
     ) -> Page:
-        """Hits for ``text`` best first, one per resource and language."""
+        """Hits for ``text`` best first, one per resource and language; with
+        ``snippets=False`` their snippets are left empty (the RDF pages show none, and
+        each costs a pass over the hit's text)."""
         query = self._query(text, filters, any_word=any_word)
         searcher = self._index.searcher()
         result = searcher.search(query, limit, count=True, offset=offset)
-        snippets = tantivy.SnippetGenerator.create(searcher, query, self._schema, "text")
-        snippets.set_max_num_chars(200)
-        hits = [self._hit(searcher, s, a, snippets) for s, a in result.hits]
+        if not snippets:
+            hits = [self._hit(searcher, s, a, None) for s, a in result.hits]
+            return Page(hits, result.count or 0, offset, limit)
+        generator = tantivy.SnippetGenerator.create(searcher, query, self._schema, "text")
+        generator.set_max_num_chars(200)
+        hits = [self._hit(searcher, s, a, generator) for s, a in result.hits]
         groups = parse_terms(text, self._analyze)
         hits = [h if h.snippet else _label_snippet(h, groups, self._analyze) for h in hits]
         return Page(hits, result.count or 0, offset, limit)

@@ -154,7 +154,8 @@ def search(ext: str | None = None) -> Response:
         # /search dereferences in every format).
         page = None if fmt is HTML else Page([], 0, 0, size)
         if req.text:
-            page = index_of(rd).search(req.text, req.filters, (req.number - 1) * size, size)
+            page = index_of(rd).search(req.text, req.filters, (req.number - 1) * size, size,
+                                       snippets=fmt is HTML)
     except (BadSearch, QueryError) as exc:
         return error_response(400, str(exc), fmt, negotiated=negotiated)
     last = max(1, -(-page.total // size)) if page else 1
