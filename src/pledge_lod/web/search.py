@@ -149,7 +149,7 @@ def search(ext: str | None = None) -> Response:
     rd = site().release_data(snap.release)
     try:
         req = _parse(rd, need_text=False)
-        size = max(1, site().limits.page_size)
+        size = max(1, site().limits.search_page_size)
         # Without words: the form in HTML, an empty results page in RDF (every link to
         # /search dereferences in every format).
         page = None if fmt is HTML else Page([], 0, 0, size)
