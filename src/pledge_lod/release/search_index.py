@@ -244,7 +244,7 @@ class SearchIndex:
             words = [tantivy.Query.boolean_query(anyof)]
         # One flat conjunction: a boolean query nested in another adds a layer of
         # scorers each matching document goes through (the same documents and scores,
-        # 15-20% slower at 1M, bench/RESULTS.md); a single clause is the query itself.
+        # about 15% slower at 1M, bench/RESULTS.md); a single clause is the query itself.
         clauses = words + filtered
         if len(clauses) == 1:
             return clauses[0]

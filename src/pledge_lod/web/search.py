@@ -194,8 +194,8 @@ def snippet_html(hit: Hit) -> Markup:
 
 class ShownHit(NamedTuple):
     """One hit as the page shows it. Not a dict: Jinja looks a name up as an attribute
-    first, and a dict's failed attribute lookup (an exception per name) made half of a
-    50-hit page's rendering; a named tuple is also quicker to make than a frozen
+    first, and a dict's failed attribute lookup (an exception per name) made about half
+    of a 50-hit page's rendering; a named tuple is also quicker to make than a frozen
     dataclass."""
 
     href: str
