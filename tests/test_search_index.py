@@ -69,6 +69,17 @@ def test_hits_without_snippets_are_the_same_hits(index: SearchIndex) -> None:
             (h.iri, h.lang, h.label, h.score) for h in bare.hits]
         assert all(h.snippet for h in full.hits) and not any(h.snippet for h in bare.hits)
 
+
+def test_any_word_still_needs_one_word_and_every_filter(index: SearchIndex) -> None:
+    """Any of the words, but at least one of them, and every filter: a word found
+    nowhere changes nothing, and a filter is never optional."""
+    one = index.search("poverty", Filters(type="goal"), limit=50)
+    either = index.search("poverty zzqxunfound", Filters(type="goal"), limit=50, any_word=True)
+    assert 0 < either.total == one.total < index.search(
+        "goal the of", Filters(type="goal"), limit=50, any_word=True).total
+    assert [h.iri for h in either.hits] == [h.iri for h in one.hits]
+    assert all(h.type == "goal" for h in either.hits)
+
 def test_phrases_and_prefixes(index: SearchIndex) -> None:
     phrase = labels(index, '"sustainable development"', type="theme")
     assert ("theme", "Sustainable Development") in phrase
