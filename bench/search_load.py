@@ -8,8 +8,9 @@ gunicorn, as ``python -m bench`` does) and loads it from a second process with w
 (``wrk_requests.lua``: closed loop, keep-alive connections, each request drawn at random
 from a list), one set at a time:
 
-- ``search-1``: ``/search?q=WORD`` (the HTML page a person gets: 20 hits, their
-  snippets and the total), ``search-2``: two words;
+- ``search-1``: ``/search?q=WORD`` (the HTML page a person gets: a page of hits,
+  ``search_page_size``, 20 by default; their snippets and the total; the run records
+  how many the first page showed), ``search-2``: two words;
 - ``suggest``: ``/search/suggest?q=`` three letters, as a browser asks while one types;
 - ``reconcile``: ``POST /reconcile`` with a batch of 10 reconciliation queries (real
   labels of places, agents and pledges, typed), as OpenRefine sends them.
@@ -128,10 +129,12 @@ def request_sets(sample: Sample, seed: int) -> dict[str, list[str]]:
     return sets
 
 
-def check_answers(port: int, sets: dict[str, list[str]]) -> None:
-    """One request of each set answered as it should, before any load."""
+def check_answers(port: int, sets: dict[str, list[str]]) -> int:
+    """One request of each set answered as it should, before any load; returns how many
+    hits the first search page showed (the page size, for a word with that many)."""
     import http.client
 
+    shown = 0
     for name, lines in sets.items():
         method, path, *body = lines[0].split("\t")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -146,6 +149,9 @@ def check_answers(port: int, sets: dict[str, list[str]]) -> None:
             raise BenchError(f"reconcile: the batch of {BATCH} got {data[:200]!r}")
         if name == "suggest" and not isinstance(json.loads(data)[1], list):
             raise BenchError(f"suggest: {path} got {data[:200]!r}")
+        if name == "search-1":
+            shown = data.count(b'<div class="title">')
+    return shown
 
 
 def run_wrk(port: int, lines: list[str], work: Path, duration_s: int, connections: int,
@@ -219,9 +225,10 @@ def measure(args: argparse.Namespace, servers: Servers, work: Path) -> dict[str,
     sample = make_sample(sample_labels(release, args.seed), base, args.seed)
     sets = request_sets(sample, args.seed)
     server = start_server(servers, args, work)
-    check_answers(server.port, sets)
+    shown = check_answers(server.port, sets)
+    say(f"the first one-word search page shows {shown} hits")
     result: dict[str, Any] = {"release": release.name, "counts": manifest.get("counts", {}),
-                              "machine": machine_info(), "loads": {}}
+                              "machine": machine_info(), "hits_shown": shown, "loads": {}}
     for name in args.sets.split(","):
         run_wrk(server.port, sets[name], work, 2, args.connections, args.wrk_threads)  # warm
         load_before = os.getloadavg()[0]

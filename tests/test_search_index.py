@@ -57,6 +57,29 @@ def test_a_label_match_ranks_above_a_text_match(index: SearchIndex) -> None:
     assert hits[0].iri == SDG + "1"
 
 
+
+def test_hits_without_snippets_are_the_same_hits(index: SearchIndex) -> None:
+    """The RDF pages ask for no snippets: the same hits, total and scores, none marked."""
+    for text, filters in (("poverty", Filters()), ("migration", Filters(lang="en")),
+                          ("poverty", Filters(type="target", goal=SDG + "1"))):
+        full = index.search(text, filters, limit=50)
+        bare = index.search(text, filters, limit=50, snippets=False)
+        assert full.total == bare.total > 0
+        assert [(h.iri, h.lang, h.label, h.score) for h in full.hits] == [
+            (h.iri, h.lang, h.label, h.score) for h in bare.hits]
+        assert all(h.snippet for h in full.hits) and not any(h.snippet for h in bare.hits)
+
+
+def test_any_word_still_needs_one_word_and_every_filter(index: SearchIndex) -> None:
+    """Any of the words, but at least one of them, and every filter: a word found
+    nowhere changes nothing, and a filter is never optional."""
+    one = index.search("poverty", Filters(type="goal"), limit=50)
+    either = index.search("poverty zzqxunfound", Filters(type="goal"), limit=50, any_word=True)
+    assert 0 < either.total == one.total < index.search(
+        "goal the of", Filters(type="goal"), limit=50, any_word=True).total
+    assert [h.iri for h in either.hits] == [h.iri for h in one.hits]
+    assert all(h.type == "goal" for h in either.hits)
+
 def test_phrases_and_prefixes(index: SearchIndex) -> None:
     phrase = labels(index, '"sustainable development"', type="theme")
     assert ("theme", "Sustainable Development") in phrase

@@ -23,7 +23,7 @@ SDG = "http://metadata.un.org/sdg/"
 
 @pytest.fixture(scope="module")
 def client(releases_dir: Path) -> FlaskClient:
-    return client_for(releases_dir, page_size=5)
+    return client_for(releases_dir, search_page_size=5)
 
 
 def test_html_results_with_labels_types_and_marked_snippets(client: FlaskClient) -> None:
@@ -61,6 +61,27 @@ def test_rdf_describes_the_results(client: FlaskClient, accept: str, fmt: str) -
     labels = {str(lab) for lab in g.objects(rdflib.URIRef(SDG + "1"), rdflib.RDFS.label)}
     assert "End poverty in all its forms everywhere" in labels
 
+
+
+def test_search_page_size_is_its_own_setting(releases_dir: Path) -> None:
+    """A page of results holds ``search_page_size`` hits whatever the listings' page
+    size (20 by default), in HTML and in RDF (where a resource hit in two languages is
+    one member)."""
+
+    def hits(client: FlaskClient, url: str) -> tuple[int, int, int]:
+        g = graph_of(client.get(url, headers={"Accept": "text/turtle"}).data, "turtle")
+        page = next(g.subjects(rdflib.RDF.type, SCHEMA.SearchResultsPage))
+        total = int(next(g.objects(page, HYDRA.totalItems)))  # type: ignore[arg-type]
+        html = client.get(url, headers={"Accept": "text/html"}).data.decode()
+        return total, len(list(g.objects(page, HYDRA.member))), html.count('<div class="title">')
+
+    client = client_for(releases_dir, page_size=2, search_page_size=7)
+    total, members, shown = hits(client, "/search?q=poverty")
+    assert total > 7 and shown == 7 and 0 < members <= 7
+    listing = client.get("/pledges", headers={"Accept": "text/html"}).data.decode()
+    assert listing.split('<ol class="items"', 1)[1].count('<div class="title">') == 2
+    total, members, shown = hits(client_for(releases_dir), "/search?q=migration")
+    assert total > 20 and shown == 20 and 0 < members <= 20
 
 def test_extension_fixes_the_format(client: FlaskClient) -> None:
     resp = client.get("/search.ttl?q=dallas", headers={"Accept": "text/html"})

@@ -72,6 +72,11 @@ class Settings:
     #: gives the client's address; 0 (no proxy): the peer's address, headers ignored.
     proxy_hops: int = 0
     page_size: int = 50
+    #: Hits on a page of search results. Not the listings' page size: each hit costs
+    #: a stored-document read, a snippet and its markup (at 1M pledges a page of 20
+    #: took 15% less time than one of 50, bench/RESULTS.md); 20 is also what Skosmos
+    #: (``searchResultsSize``) and MediaWiki's search page show.
+    search_page_size: int = 20
     backlink_limit: int = 50
     #: Per worker: bytes of complete answers (documents, listings, redirects) replayed
     #: without running Flask (web/caches/responses.py); 0 turns the layer off.

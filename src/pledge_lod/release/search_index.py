@@ -252,14 +252,21 @@ class SearchIndex:
         prefix_last: bool = False, any_word: bool = False, cut: bool = False,
     ) -> tantivy.Query:
         groups = parse_terms(text, self._analyze, cut)
-        occur = tantivy.Occur.Should if any_word else tantivy.Occur.Must
         words = [
-            (occur, self._word(g, fields, prefix_last and i == len(groups) - 1))
+            self._word(g, fields, prefix_last and i == len(groups) - 1)
             for i, g in enumerate(groups)
         ]
-        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(words))]
-        clauses += [(tantivy.Occur.Must, q) for q in self._filters(filters)]
-        return tantivy.Query.boolean_query(clauses)
+        filtered = self._filters(filters)
+        if any_word and len(words) > 1:  # at least one word, then every filter
+            anyof = [(tantivy.Occur.Should, q) for q in words]
+            words = [tantivy.Query.boolean_query(anyof)]
+        # One flat conjunction: a boolean query nested in another adds a layer of
+        # scorers each matching document goes through (the same documents and scores,
+        # about 15% slower at 1M, bench/RESULTS.md); a single clause is the query itself.
+        clauses = words + filtered
+        if len(clauses) == 1:
+            return clauses[0]
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in clauses])
 
     def _filters(self, filters: Filters) -> list[tantivy.Query]:
         out = []
@@ -286,15 +293,21 @@ class SearchIndex:
                    "" if lang == _NO_LANG else lang, doc.get_first("label"), snippet, score)
 
     def search(
-        self, text: str, filters: Filters, offset: int = 0, limit: int = 20, any_word: bool = False
+        self, text: str, filters: Filters, offset: int = 0, limit: int = 20,
+        any_word: bool = False, snippets: bool = True,
     ) -> Page:
-        """Hits for ``text`` best first, one per resource and language."""
+        """Hits for ``text`` best first, one per resource and language; with
+        ``snippets=False`` their snippets are left empty (the RDF pages show none, and
+        each costs a pass over the hit's text)."""
         query = self._query(text, filters, any_word=any_word)
         searcher = self._index.searcher()
         result = searcher.search(query, limit, count=True, offset=offset)
-        snippets = tantivy.SnippetGenerator.create(searcher, query, self._schema, "text")
-        snippets.set_max_num_chars(200)
-        hits = [self._hit(searcher, s, a, snippets) for s, a in result.hits]
+        if not snippets:
+            hits = [self._hit(searcher, s, a, None) for s, a in result.hits]
+            return Page(hits, result.count or 0, offset, limit)
+        generator = tantivy.SnippetGenerator.create(searcher, query, self._schema, "text")
+        generator.set_max_num_chars(200)
+        hits = [self._hit(searcher, s, a, generator) for s, a in result.hits]
         groups = parse_terms(text, self._analyze)
         hits = [h if h.snippet else _label_snippet(h, groups, self._analyze) for h in hits]
         return Page(hits, result.count or 0, offset, limit)

@@ -130,15 +130,17 @@ class ReleaseData:
 
 @dataclass(frozen=True)
 class PageLimits:
-    """What the pages read of the settings: how many members a listing page shows, and
-    how many links back a document lists."""
+    """What the pages read of the settings: how many members a listing page shows, how
+    many links back a document lists, and how many hits a page of search results shows."""
 
     page_size: int
     backlink_limit: int
+    search_page_size: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PageLimits:
-        return cls(page_size=settings.page_size, backlink_limit=settings.backlink_limit)
+        return cls(page_size=settings.page_size, backlink_limit=settings.backlink_limit,
+                   search_page_size=settings.search_page_size)
 
 
 class Site:
