@@ -205,13 +205,33 @@ def _nt_rows(
 def _wanted(iris: v.Iris) -> re.Pattern[bytes]:
     """The predicates :func:`resource_rows` reads, as they stand between a line's subject
     and object; ``rdf:type`` only with a KOS class as its object (every pledge has a type
-    that the index does not use)."""
+    that the index does not use). The IRIs as one tree of common prefixes: every line is
+    tried, and the regular expression engine tries the branches of an alternation one by
+    one (half the time of a flat list of the IRIs, measured)."""
     preds = [*_COLUMNS, v.SKOS + "inScheme", iris.term("sdgGoal"), v.SDGO + "isTargetOf",
              v.DCTERMS + "spatial", iris.term("country")]
     kos = b"|".join(re.escape(c.encode()) for c in KOS_TYPES)
-    alternatives = [re.escape(p.encode()) for p in preds]
-    alternatives.append(re.escape(v.RDF_TYPE.encode()) + rb"(?=> <(?:" + kos + rb")>)")
-    return re.compile(rb"> <(" + b"|".join(alternatives) + rb")> ([^\n]*) \.\r?\n")
+    typed = re.escape(v.RDF_TYPE.encode()) + rb"(?=> <(?:" + kos + rb")>)"
+    tree = _prefix_tree(sorted({p.encode() for p in preds}))
+    return re.compile(rb"> <(" + tree + b"|" + typed + rb")> ([^\n]*) \.\r?\n")
+
+
+def _prefix_tree(words: list[bytes]) -> bytes:
+    """An alternation matching exactly ``words`` (sorted, distinct), their common
+    prefixes factored out."""
+    if len(words) == 1:
+        return re.escape(words[0])
+    branches = []
+    for _first, group in groupby(words, key=lambda w: w[:1]):
+        ws = list(group)
+        common = next((ws[0][:i] for i, (a, b) in enumerate(zip(ws[0], ws[-1], strict=False))
+                       if a != b),
+                      ws[0])  # sorted: the first and last words' common prefix is all's
+        branches.append(
+            re.escape(common) + _prefix_tree([w[len(common):] for w in ws])
+            if len(ws) > 1 else re.escape(ws[0])
+        )
+    return b"(?:" + b"|".join(branches) + b")"
 
 
 def nt_facts(
@@ -226,6 +246,7 @@ def nt_facts(
     (``\\``) or in another form is parsed by pyoxigraph, so values are the parser's."""
     subject, facts = b"", []
     preds: dict[bytes, str] = {}
+    tags: dict[bytes, str] = {b"": ""}  # a literal's tail (``@en``, ``^^<…>``): its language
     for block in _blocks(data_nt, spans):
         for m in wanted.finditer(block):
             at = m.start()
@@ -237,6 +258,15 @@ def nt_facts(
             ):
                 iri, fact = _parsed(block[start:m.end()])
                 s = b"<" + iri.encode()
+            elif obj[:1] == b'"':  # a literal: its text and language
+                end = obj.rfind(b'"')
+                text = obj[1:end].decode()
+                tail = obj[end + 1:]
+                lang = tags.get(tail)
+                if lang is None:
+                    lang = tags[tail] = tail[1:].decode().lower() if tail[:1] == b"@" else ""
+                fact = (preds.get(pred) or preds.setdefault(pred, pred.decode()),
+                        _ESCAPE.sub(_unescaped, text) if "\\" in text else text, lang)
             else:
                 p = preds.get(pred) or preds.setdefault(pred, pred.decode())
                 fact = _object(p, obj.decode())
@@ -290,10 +320,36 @@ def _parsed(line: bytes) -> tuple[str, Fact]:
 
 def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row]:
     """One resource's rows: one per language its labels and texts are in."""
+    kind, facets, by_lang = _columns(facts, iris.vocab)
+    if kind is None:
+        prefix = iris.base + "/id/"
+        minted = iri[len(prefix):].split("/", 1)[0] if iri.startswith(prefix) else ""
+        kind = ID_TYPES.get(minted)
+    if kind is None or not by_lang:
+        return
+    if kind in ("goal", "place"):
+        facets.append((kind, iri))
+    row_facets = tuple(dict.fromkeys(facets))
+    fallback = ""  # one language (most resources): its own names, or none anywhere
+    if len(by_lang) > 1:
+        fallback = _first_label(by_lang)
+        _merge_alternatives(by_lang)
+    for lang, cols in sorted(by_lang.items()):
+        labels = cols.get("label") or cols.get("alt") or [fallback]
+        alternatives = _alternatives(labels[0], [*labels[1:], *cols.get("alt", ())])
+        yield Row(iri, kind, lang, labels[0], alternatives, "\n".join(cols.get("text", ())),
+                  row_facets)  # fmt: skip
+
+
+def _columns(
+    facts: Iterable[Fact], vocab: str
+) -> tuple[str | None, list[tuple[str, str]], dict[str, dict[str, list[str]]]]:
+    """A resource's type (if its facts say it), facets, and names and texts by language
+    and column."""
     kind = None
     facets: list[tuple[str, str]] = []
     by_lang: dict[str, dict[str, list[str]]] = {}
-    roles = _roles(iris.vocab)
+    roles = _roles(vocab)
     for p, o, lang in facts:
         role = roles.get(p)
         if role is None:
@@ -307,46 +363,40 @@ def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row
         elif lang is not None:
             texts = by_lang.setdefault(lang, {})
             texts.setdefault(role, []).append(o)
-    if kind is None:
-        prefix = iris.base + "/id/"
-        minted = iri[len(prefix):].split("/", 1)[0] if iri.startswith(prefix) else ""
-        kind = ID_TYPES.get(minted)
-    if kind is None or not by_lang:
-        return
-    if kind == "goal":
-        facets.append(("goal", iri))
-    if kind == "place":
-        facets.append(("place", iri))
-    fallback = _first_label(by_lang)
-    # A language with alternative names only (an untagged "Straseni" beside "Strășeni"@en,
-    # a typed notation) is no row of its own: its names are alternatives of the row
-    # that holds the resource's label, so that a hit always shows that label.
+    return kind, facets, by_lang
+
+
+def _merge_alternatives(by_lang: dict[str, dict[str, list[str]]]) -> None:
+    """A language with alternative names only (an untagged "Straseni" beside
+    "Strășeni"@en, a typed notation) is no row of its own: its names are alternatives
+    of the row that holds the resource's label, so that a hit always shows that label."""
     main = next((lang for lang in ("en", "", *sorted(by_lang))
-                 if by_lang.get(lang, {}).get("label")), None)
+                 if by_lang.get(lang, {}).get("label")), None)  # fmt: skip
+    if main is None:
+        return
     for lang, cols in list(by_lang.items()):
-        if main is not None and lang != main and not cols.get("label") and not cols.get("text"):
+        if lang != main and not cols.get("label") and not cols.get("text"):
             by_lang[main].setdefault("alt", []).extend(cols.get("alt", []))
             del by_lang[lang]
-    for lang, cols in sorted(by_lang.items()):
-        labels = cols.get("label") or cols.get("alt") or [fallback]
-        yield Row(
-            iri=iri,
-            type=kind,
-            lang=lang,
-            label=labels[0],
-            alt=_alternatives(labels[0], [*labels[1:], *cols.get("alt", [])]),
-            text="\n".join(cols.get("text", [])),
-            facets=tuple(dict.fromkeys(facets)),
-        )
 
 
 def _alternatives(label: str, names: list[str]) -> str:
     """The alternative names of a row, each once, none that folds to the label or to
     one before it: a synthetic pledge's title is also its label, and indexed twice it
-    doubled the postings every name query walks (bench/RESULTS.md, issue 17)."""
-    seen = {folded(label)}
-    out = []
+    doubled the postings every name query walks (bench/RESULTS.md, issue 17). A name
+    equal to one before it folds alike without asking the analyzer, which was a fifth
+    of a whole write's time (a pledge's title is its label, a place's name too)."""
+    out: list[str] = []
+    if not names:
+        return ""
+    given = {label}
+    seen: set[tuple[str, ...]] | None = None
     for name in names:
+        if name in given:
+            continue
+        given.add(name)
+        if seen is None:
+            seen = {folded(label)}
         key = folded(name)
         if key not in seen:
             seen.add(key)
