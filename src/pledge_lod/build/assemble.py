@@ -49,6 +49,9 @@ class Staged:
     #: False for a store made from the previous one (.incremental_store): a compaction
     #: would rewrite every file it shares with that store, the cost of a full load.
     compact: bool = True
+    #: A call that returns the search index's progress line once the index is written,
+    #: if it is being written beside the build (.search_job); else it is written here.
+    search_written: Callable[[], str] | None = None
 
     @property
     def dumps(self) -> Path:
@@ -71,7 +74,8 @@ def assemble(
     if staged.compact:
         store.optimize()
     timer.stage("sitemap written" + (", store compacted" if staged.compact else ""))
-    timer.stage(release_search_index(staged.folder, staged.data_nt, mapped.kos, mapped.iris,
+    timer.stage(staged.search_written() if staged.search_written is not None else
+                release_search_index(staged.folder, staged.data_nt, mapped.kos, mapped.iris,
                                      Since(releases_dir, staged.changeset, staged.chunks)))
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats

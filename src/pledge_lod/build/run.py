@@ -25,6 +25,8 @@ from .incremental_store import previous_store, seeded_store
 from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
 from .progress import Progress, stderr_progress
 from .releases_folder import Retention, new_work_folder, prune
+from .search import Since
+from .search_job import SearchIndexJob
 from .store_loader import StoreLoader
 
 
@@ -37,6 +39,7 @@ class _Children:
         self.stage = stage
         self.pipeline = pipeline
         self.writer: DumpWriter | None = None
+        self.search: SearchIndexJob | None = None
         # With the latest version's store at hand, the new one is that store plus the
         # changes (.incremental_store), and no loader competes with the mapping.
         self.previous = previous_store(
@@ -80,7 +83,7 @@ class _Children:
         )  # fmt: skip
 
     def cancel(self) -> None:
-        for child in (self.writer, self.loader):
+        for child in (self.writer, self.loader, self.search):
             if child is not None:
                 child.cancel()
 
@@ -149,10 +152,14 @@ def _release(
         f"changes computed in {time.perf_counter() - started:.2f} s: "
         f"{len(changeset.changes)} resources changed"
     )
+    # The search index needs the data and its changes only: written beside the rest.
+    children.search = SearchIndexJob(children.stage, children.data_nt, mapped.kos, mapped.iris,
+                                     Since(inputs.releases_dir, changeset, pipeline.chunks))
     store, full = children.store(pipeline, mapped, changeset)
     pipeline.store = None
     staged = Staged(
         children.stage, rid, children.data_nt, children.dumps_written,
         pipeline.chunks, changeset, plan(inputs.releases_dir, changeset), compact=full,
+        search_written=children.search.written,
     )  # fmt: skip
     return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer), changeset

@@ -42,6 +42,7 @@ from ..release.search_index import (
     write_index,
 )
 from .changes import Changeset, ChunkIndex, load_chunks
+from .search_parts import in_order, parts
 
 LABELS = (v.RDFS_LABEL, v.SKOS + "prefLabel", v.SCHEMA + "name", v.FOAF + "name")
 ALTS = (v.SKOS + "altLabel", v.SCHEMA + "alternateName", v.DCTERMS + "title", v.SKOS + "notation")
@@ -97,34 +98,74 @@ def release_search_index(
     """Write the index of the release being assembled in ``folder`` and its stamp: the
     previous version's index plus the changes when it can be, else whole. Returns the
     progress line, which says which."""
+    return write_planned(plan_search_index(folder, data_nt, kos, iris, since))
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """What :func:`write_planned` writes, decided beforehand (plain values, which a child
+    process is given: :mod:`.search_job`): the index of the release in ``folder``, from
+    the ``previous`` release's index plus the rows of the ``changed`` resources read
+    from the ``spans`` of the data, or whole (``why``)."""
+
+    folder: Path
+    data_nt: Path
+    kos: list[Triple]
+    iris: v.Iris
+    stamp: dict[str, object]
+    previous: Path | None = None
+    why: str = ""
+    changed: tuple[str, ...] = ()
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def line(self, rows: int) -> str:
+        """The build's progress line once the index holds ``rows`` rows."""
+        if self.previous is not None:
+            changed = len(self.changed)
+            return f"search index: previous one plus {changed} resources changed ({rows} rows)"
+        return f"search index: {rows} rows written ({self.why})"
+
+
+def plan_search_index(
+    folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, since: Since | None = None
+) -> IndexPlan:
+    """How the index of the release in ``folder`` is to be written (reads only the
+    previous release's stamp and chunk index)."""
     stamp = _stamp(kos, iris)
     previous = _previous(since, stamp) if since is not None else "no previous release"
     if isinstance(previous, Path) and since is not None and since.changeset is not None:
-        changed = {c.iri for c in since.changeset.changes}
-        count = _update(previous, folder, data_nt, kos, iris, changed, since.chunks)
-        said = f"search index: previous one plus {len(changed)} resources changed ({count} rows)"
+        changed = tuple(sorted({c.iri for c in since.changeset.changes}))
+        spans = tuple(_changed_spans(previous, since.chunks))
+        return IndexPlan(folder, data_nt, kos, iris, stamp, previous, "", changed, spans)
+    return IndexPlan(folder, data_nt, kos, iris, stamp, why=str(previous))
+
+
+def write_planned(plan: IndexPlan, workers: int = 1) -> str:
+    """Write the planned index and its stamp; returns the progress line. ``workers``:
+    for a whole write (:func:`write_search_index`)."""
+    if plan.previous is not None:
+        count = _update(plan)
     else:
-        count = write_search_index(folder / INDEX_DIR, data_nt, kos, iris)
-        said = f"search index: {count} rows written ({previous})"
-    text = json.dumps({**stamp, "rows": count}, indent=2, sort_keys=True)
-    (folder / STAMP_FILE).write_text(text + "\n", encoding="utf-8")
-    return said
+        count = write_search_index(plan.folder / INDEX_DIR, plan.data_nt, plan.kos, plan.iris,
+                                   workers)  # fmt: skip
+    text = json.dumps({**plan.stamp, "rows": count}, indent=2, sort_keys=True)
+    (plan.folder / STAMP_FILE).write_text(text + "\n", encoding="utf-8")
+    return plan.line(count)
 
 
-def _update(
-    previous: Path, folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris,
-    changed: set[str], chunks: ChunkIndex | None,
-) -> int:  # fmt: skip
-    """The previous release's index without the ``changed`` resources' rows, plus the
+def _update(plan: IndexPlan) -> int:
+    """The previous release's index without the changed resources' rows, plus the
     rows of those still in the data; how many rows it holds."""
-    spans = _changed_spans(previous, chunks)
-    kos_changed = sorted((t for t in kos if str(t.subject)[1:-1] in changed),
+    assert plan.previous is not None
+    changed = set(plan.changed)
+    kos_changed = sorted((t for t in plan.kos if str(t.subject)[1:-1] in changed),
                          key=lambda t: str(t.subject))  # fmt: skip
     rows = chain(
-        (r for r in _nt_rows(data_nt, iris, spans) if r.iri in changed),
-        _rows([iter(kos_changed)], iris),
+        (r for r in _nt_rows(plan.data_nt, plan.iris, list(plan.spans)) if r.iri in changed),
+        _rows([iter(kos_changed)], plan.iris),
     )
-    return update_index(previous / INDEX_DIR, folder / INDEX_DIR, sorted(changed), rows)[1]
+    previous = plan.previous / INDEX_DIR
+    return update_index(previous, plan.folder / INDEX_DIR, plan.changed, rows)[1]
 
 
 def _stamp(kos: list[Triple], iris: v.Iris) -> dict[str, object]:
@@ -174,10 +215,30 @@ def _changed_spans(previous: Path, chunks: ChunkIndex | None) -> list[tuple[int,
     )  # fmt: skip
 
 
-def write_search_index(path: Path, data_nt: Path, kos: list[Triple], iris: v.Iris) -> int:
-    """Write the index folder from the release's data N-Triples and the KOS, whole."""
+def write_search_index(
+    path: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, workers: int = 1
+) -> int:
+    """Write the index folder from the release's data N-Triples and the KOS, whole.
+
+    ``workers`` > 1: the data's rows read by that many forked processes
+    (:mod:`.search_parts`; the same rows) and Tantivy indexing with two threads: for a
+    process without threads of its own, such as the build's index child."""
     kos_sorted = sorted(kos, key=lambda t: str(t.subject))
-    return write_index(path, chain(_nt_rows(data_nt, iris), _rows([iter(kos_sorted)], iris)))
+    kos_rows = _rows([iter(kos_sorted)], iris)
+    if workers <= 1:
+        return write_index(path, chain(_nt_rows(data_nt, iris), kos_rows))
+    cuts = parts(data_nt, workers, _wanted(iris))
+    tasks = [(data_nt, iris, offset, length) for offset, length in cuts]
+    rows = in_order(_part_rows, tasks, workers)
+    try:
+        return write_index(path, chain(rows, kos_rows), threads=2)
+    finally:
+        rows.close()  # stops the workers if the write failed
+
+
+def _part_rows(data_nt: Path, iris: v.Iris, offset: int, length: int) -> list[Row]:
+    """A worker's task: the rows of one part of the data."""
+    return list(_nt_rows(data_nt, iris, [(offset, length)]))
 
 
 def _rows(sources: list[Iterator[Triple]], iris: v.Iris) -> Iterator[Row]:
