@@ -10,6 +10,7 @@ and their rows come back in the file's order: the rows one reader makes, in its 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO, TypeVar
+
+from .child import _die_with_parent as die_with_parent
 
 T = TypeVar("T")
 #: About this many bytes of N-Triples a part: a part's rows are a few MB in memory, and
@@ -81,7 +84,10 @@ def in_order(
     index writer starts threads of its own, and a process is best forked before it has
     any (the build writes the index in a child process that has none;
     :mod:`.search_job`)."""
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(  # a worker dies with its caller, as the build's children do
+        workers, mp_context=multiprocessing.get_context("fork"),
+        initializer=die_with_parent, initargs=(os.getpid(),),
+    )  # fmt: skip
     pending: deque[Future[list[T]]] = deque()
     later = iter(tasks)
     for task in later:
