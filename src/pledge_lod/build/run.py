@@ -3,8 +3,9 @@
 The release is assembled in a locked work folder beside the releases
 (:mod:`.releases_folder`), renamed into place, and only then is ``current`` switched
 (one atomic rename): a failed or killed build leaves the serving release exactly as it
-was. Two child processes keep both cores busy: one loads the store while the pledges
-are mapped (:mod:`.store_loader`), one writes the dumps once they are (:mod:`.dumps`).
+was. Child processes keep both cores busy: one loads the store while the pledges
+are mapped (:mod:`.store_loader`), one writes the dumps once they are (:mod:`.dumps`),
+one the search index once their changes are known (:mod:`.search_job`).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ but the data (the stamp in ``search.json``: index format, base, KOS): a copy of 
 without the rows of every resource the changeset names, plus the rows of those that
 still exist, read from the new data's changed sources only (a resource's rows depend
 on its own triples, which all come from one source, and on the KOS). Otherwise, or
-when the changes are many, the index is written whole from the data N-Triples in one
-streaming pass (bench/RESULTS.md has both times at 100k).
+when the changes are many, the index is written whole from the data N-Triples, its
+rows read by worker processes in the build (:mod:`.search_parts`, :mod:`.search_job`;
+bench/RESULTS.md has the times).
 """
 
 from __future__ import annotations
