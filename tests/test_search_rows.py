@@ -5,6 +5,8 @@ what pyoxigraph's parser reads, escapes and language tags included."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,12 +15,12 @@ from pyoxigraph import Literal, RdfFormat, parse, serialize
 
 from pledge_lod.build import search_parts
 from pledge_lod.build.pipeline import load_kos
-from pledge_lod.build.search import _wanted, nt_facts, write_search_index
+from pledge_lod.build.search import STAMP_FILE, _wanted, nt_facts, write_search_index
 from pledge_lod.build.search_parts import parts
 from pledge_lod.rdf.vocab import Iris
 from pledge_lod.release import layout
 from pledge_lod.release.search_index import INDEX_DIR, Filters, SearchIndex
-from support.paths import DATA
+from support.paths import DATA, ROOT
 
 BASE = "http://example.org"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
@@ -97,6 +99,7 @@ def _documents(path: Path) -> list[str]:
     return sorted(json.dumps(searcher.doc(a).to_dict(), sort_keys=True) for _s, a in hits)
 
 
+@pytest.mark.slow  # worker processes
 def test_worker_processes_read_the_rows_one_reader_reads(
     releases_dir: Path, base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,3 +125,21 @@ def test_worker_processes_read_the_rows_one_reader_reads(
     index = SearchIndex(tmp_path / "many")
     assert index.search("migrants", Filters()).total == SearchIndex(tmp_path / "one").search(
         "migrants", Filters()).total > 0
+
+
+@pytest.mark.slow  # the benchmark in subprocesses
+def test_the_whole_write_benchmark_times_one_reader_and_the_workers(
+    releases_dir: Path, tmp_path: Path
+) -> None:
+    nt = releases_dir / "current" / layout.DUMPS_DIR / layout.DUMP_FORMATS["nt"][0]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.search_write", "--nt", str(nt), "--work",
+         str(tmp_path / "work"), "--workers", "1", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| 1 |")]
+    stamp = json.loads((releases_dir / "current" / STAMP_FILE).read_text(encoding="utf-8"))
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("this checkout", "1", f"{stamp['rows']:,}"), ("this checkout", "2", f"{stamp['rows']:,}")
+    ]
