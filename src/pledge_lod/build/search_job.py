@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from pyoxigraph import Triple
+
 from ..rdf import vocab as v
 from .child import BackgroundJob
 from .search import STAMP_FILE, IndexPlan, Since, plan_search_index, write_planned
@@ -29,7 +31,7 @@ class SearchIndexJob(BackgroundJob):
     :meth:`written` (or cancel)."""
 
     def __init__(
-        self, folder: Path, data_nt: Path, kos: list, iris: v.Iris, since: Since | None
+        self, folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, since: Since | None
     ) -> None:  # fmt: skip
         self.plan = plan_search_index(folder, data_nt, kos, iris, since)
         super().__init__("writing the search index", _write, self.plan)
