@@ -43,7 +43,7 @@ from ..release.search_index import (
     write_index,
 )
 from .changes import Changeset, ChunkIndex, load_chunks
-from .search_parts import in_order, parts
+from .search_parts import in_order, parts, worker_pool
 
 LABELS = (v.RDFS_LABEL, v.SKOS + "prefLabel", v.SCHEMA + "name", v.FOAF + "name")
 ALTS = (v.SKOS + "altLabel", v.SCHEMA + "alternateName", v.DCTERMS + "title", v.SKOS + "notation")
@@ -230,11 +230,9 @@ def write_search_index(
         return write_index(path, chain(_nt_rows(data_nt, iris), kos_rows))
     cuts = parts(data_nt, workers, _wanted(iris))
     tasks = [(data_nt, iris, offset, length) for offset, length in cuts]
-    rows = in_order(_part_rows, tasks, workers)
-    try:
+    with worker_pool(workers) as pool:
+        rows = in_order(pool, _part_rows, tasks, workers)
         return write_index(path, chain(rows, kos_rows), threads=2)
-    finally:
-        rows.close()  # stops the workers if the write failed
 
 
 def _part_rows(data_nt: Path, iris: v.Iris, offset: int, length: int) -> list[Row]:

@@ -73,21 +73,26 @@ def _plain(subject: bytes) -> bool:
     return subject[:1] == b"<" and b" " not in subject and b"\\" not in subject
 
 
-def in_order(
-    read: Callable[..., list[T]], tasks: list[tuple], workers: int
-) -> Iterator[T]:  # fmt: skip
-    """``read(*task)`` of each task in ``workers`` processes, the results in the tasks'
-    order; a few tasks ahead of the one being consumed, so that memory stays bounded
-    when the consumer (Tantivy) is the slower side.
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` forked processes, each dying with its caller (as the build's children
+    do); used as a context manager, which waits for them.
 
-    The workers are forked, and forked here, before the caller's first ``next()``: the
-    index writer starts threads of its own, and a process is best forked before it has
-    any (the build writes the index in a child process that has none;
-    :mod:`.search_job`)."""
-    pool = ProcessPoolExecutor(  # a worker dies with its caller, as the build's children do
+    Forked: the caller is best one without threads, as the build's index child is
+    (:mod:`.search_job`), and the workers are forked at the first task, so before the
+    index writer starts threads of its own (:func:`in_order` submits at once)."""
+    return ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork"),
         initializer=die_with_parent, initargs=(os.getpid(),),
     )  # fmt: skip
+
+
+def in_order(
+    pool: ProcessPoolExecutor, read: Callable[..., list[T]], tasks: list[tuple], workers: int
+) -> Iterator[T]:  # fmt: skip
+    """``read(*task)`` of each task in the ``pool``'s ``workers``, the results in the
+    tasks' order; a few tasks ahead of the one being consumed, so that memory stays
+    bounded when the consumer (Tantivy) is the slower side. The first tasks are
+    submitted here, before the caller's first ``next()``."""
     pending: deque[Future[list[T]]] = deque()
     later = iter(tasks)
     for task in later:
@@ -101,12 +106,9 @@ def _results(
     pool: ProcessPoolExecutor, pending: deque[Future[list[T]]], later: Iterator[tuple],
     read: Callable[..., list[T]],
 ) -> Iterator[T]:  # fmt: skip
-    try:
-        while pending:
-            done = pending.popleft().result()
-            task = next(later, None)
-            if task is not None:
-                pending.append(pool.submit(read, *task))
-            yield from done
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    while pending:
+        done = pending.popleft().result()
+        task = next(later, None)
+        if task is not None:
+            pending.append(pool.submit(read, *task))
+        yield from done
