@@ -4,13 +4,23 @@ what pyoxigraph's parser reads, escapes and language tags included."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+import tantivy
 from pyoxigraph import Literal, RdfFormat, parse, serialize
 
-from pledge_lod.build.search import _wanted, nt_facts, write_search_index
+from pledge_lod.build import search_parts
+from pledge_lod.build.pipeline import load_kos
+from pledge_lod.build.search import STAMP_FILE, _wanted, nt_facts, write_search_index
+from pledge_lod.build.search_parts import parts
 from pledge_lod.rdf.vocab import Iris
-from pledge_lod.release.search_index import Filters, SearchIndex
+from pledge_lod.release import layout
+from pledge_lod.release.search_index import INDEX_DIR, Filters, SearchIndex
+from support.paths import DATA, ROOT
 
 BASE = "http://example.org"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
@@ -78,3 +88,58 @@ def test_escaped_labels_are_searchable(tmp_path: Path) -> None:
     assert index.facets(f"{BASE}/id/pledge/p1") == {
         ("goal", "http://metadata.un.org/sdg/5"), ("place", f"{BASE}/id/place/x")
     }
+
+
+def _documents(path: Path) -> list[str]:
+    """Every document of an index folder, as sorted JSON (the order of the rows across
+    segments depends on Tantivy's threads, not on what the index holds)."""
+    index = tantivy.Index.open(str(path))
+    searcher = index.searcher()
+    hits = searcher.search(tantivy.Query.all_query(), searcher.num_docs or 1).hits
+    return sorted(json.dumps(searcher.doc(a).to_dict(), sort_keys=True) for _s, a in hits)
+
+
+@pytest.mark.slow  # worker processes
+def test_worker_processes_read_the_rows_one_reader_reads(
+    releases_dir: Path, base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole write's parallel reader (the build's index child uses it) writes the
+    rows of the serial one, the file cut where the resource it reads changes only."""
+    release = releases_dir / "current"
+    nt = release / layout.DUMPS_DIR / layout.DUMP_FORMATS["nt"][0]
+    monkeypatch.setattr(search_parts, "PART_BYTES", 8 << 10)  # many parts, many cuts
+    cuts = parts(nt, 2, _wanted(Iris(base_url)))
+    data = nt.read_bytes()
+    assert len(cuts) > 10 and cuts[-1][0] + cuts[-1][1] == len(data)
+    assert [o for o, _n in cuts] == [0, *(o + n for o, n in cuts[:-1])]  # the file, in order
+    assert all(data[offset - 1:offset] == b"\n" for offset, _n in cuts[1:])  # whole lines
+    kos, iris = load_kos(DATA), Iris(base_url)
+    one = write_search_index(tmp_path / "one", nt, kos, iris)
+    many = write_search_index(tmp_path / "many", nt, kos, iris, workers=2)
+    assert one == many > 100
+    documents = _documents(tmp_path / "one")
+    assert len(documents) == one
+    assert _documents(tmp_path / "many") == documents
+    # The build wrote its own index the parallel way, in its child process.
+    assert _documents(release / INDEX_DIR) == documents
+    index = SearchIndex(tmp_path / "many")
+    assert index.search("migrants", Filters()).total == SearchIndex(tmp_path / "one").search(
+        "migrants", Filters()).total > 0
+
+
+@pytest.mark.slow  # the benchmark in subprocesses
+def test_the_whole_write_benchmark_times_one_reader_and_the_workers(
+    releases_dir: Path, tmp_path: Path
+) -> None:
+    nt = releases_dir / "current" / layout.DUMPS_DIR / layout.DUMP_FORMATS["nt"][0]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.search_write", "--nt", str(nt), "--work",
+         str(tmp_path / "work"), "--workers", "1", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| 1 |")]
+    stamp = json.loads((releases_dir / "current" / STAMP_FILE).read_text(encoding="utf-8"))
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("this checkout", "1", f"{stamp['rows']:,}"), ("this checkout", "2", f"{stamp['rows']:,}")
+    ]

@@ -55,6 +55,9 @@ class Staged:
     #: gathered whole (else the sitemap is the previous release's plus the changes).
     counts: GraphCounts | None = None
     stats: GraphStats | None = None
+    #: A call that returns the search index's progress line once the index is written,
+    #: if it is being written beside the build (.search_job); else it is written here.
+    search_written: Callable[[], str] | None = None
 
     @property
     def dumps(self) -> Path:
@@ -77,7 +80,8 @@ def assemble(
     if staged.compact:
         store.optimize()
     timer.stage("sitemap written" + (", store compacted" if staged.compact else ""))
-    timer.stage(release_search_index(staged.folder, staged.data_nt, mapped.kos, mapped.iris,
+    timer.stage(staged.search_written() if staged.search_written is not None else
+                release_search_index(staged.folder, staged.data_nt, mapped.kos, mapped.iris,
                                      Since(releases_dir, staged.changeset, staged.chunks)))
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats

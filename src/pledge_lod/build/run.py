@@ -3,8 +3,9 @@
 The release is assembled in a locked work folder beside the releases
 (:mod:`.releases_folder`), renamed into place, and only then is ``current`` switched
 (one atomic rename): a failed or killed build leaves the serving release exactly as it
-was. Two child processes keep both cores busy: one loads the store while the pledges
-are mapped (:mod:`.store_loader`), one writes the dumps once they are (:mod:`.dumps`).
+was. Child processes keep both cores busy: one loads the store while the pledges
+are mapped (:mod:`.store_loader`), one writes the dumps once they are (:mod:`.dumps`),
+one the search index once their changes are known (:mod:`.search_job`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
 from .progress import Progress, stderr_progress
 from .release_counts import counted, counts_after, saved
 from .releases_folder import Retention, new_work_folder, prune
+from .search import Since
+from .search_job import SearchIndexJob
 from .store_loader import StoreLoader
 
 
@@ -40,6 +43,7 @@ class _Children:
         self.stage = stage
         self.pipeline = pipeline
         self.writer: DumpWriter | None = None
+        self.search: SearchIndexJob | None = None
         # With the latest version's store at hand, the new one is that store plus the
         # changes (.incremental_store), and no loader competes with the mapping.
         self.previous = previous_store(
@@ -116,7 +120,7 @@ class _Children:
         if self.pipeline.copy_from is not None:
             self.pipeline.copy_from.close()
             self.pipeline.copy_from = None
-        for child in (self.writer, self.loader):
+        for child in (self.writer, self.loader, self.search):
             if child is not None:
                 child.cancel()
 
@@ -185,6 +189,9 @@ def _release(
         f"changes computed in {time.perf_counter() - started:.2f} s: "
         f"{len(changeset.changes)} resources changed"
     )
+    # The search index needs the data and its changes only: written beside the rest.
+    children.search = SearchIndexJob(children.stage, children.data_nt, mapped.kos, mapped.iris,
+                                     Since(inputs.releases_dir, changeset, pipeline.chunks))
     store, full = children.store(pipeline, mapped, changeset)
     pipeline.store = None
     counts, stats = children.graph_counts(mapped, changeset, store)
@@ -192,5 +199,6 @@ def _release(
         children.stage, rid, children.data_nt, children.dumps_written,
         pipeline.chunks, changeset, plan(inputs.releases_dir, changeset), compact=full,
         counts=counts, stats=stats,
+        search_written=children.search.written,
     )  # fmt: skip
     return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer), changeset

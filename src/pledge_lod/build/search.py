@@ -14,8 +14,9 @@ but the data (the stamp in ``search.json``: index format, base, KOS): a copy of 
 without the rows of every resource the changeset names, plus the rows of those that
 still exist, read from the new data's changed sources only (a resource's rows depend
 on its own triples, which all come from one source, and on the KOS). Otherwise, or
-when the changes are many, the index is written whole from the data N-Triples in one
-streaming pass (bench/RESULTS.md has both times at 100k).
+when the changes are many, the index is written whole from the data N-Triples, its
+rows read by worker processes in the build (:mod:`.search_parts`, :mod:`.search_job`;
+bench/RESULTS.md has the times).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ..release.search_index import (
     write_index,
 )
 from .changes import Changeset, ChunkIndex, load_chunks
+from .search_parts import in_order, parts, worker_pool
 
 LABELS = (v.RDFS_LABEL, v.SKOS + "prefLabel", v.SCHEMA + "name", v.FOAF + "name")
 ALTS = (v.SKOS + "altLabel", v.SCHEMA + "alternateName", v.DCTERMS + "title", v.SKOS + "notation")
@@ -97,34 +99,74 @@ def release_search_index(
     """Write the index of the release being assembled in ``folder`` and its stamp: the
     previous version's index plus the changes when it can be, else whole. Returns the
     progress line, which says which."""
+    return write_planned(plan_search_index(folder, data_nt, kos, iris, since))
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """What :func:`write_planned` writes, decided beforehand (plain values, which a child
+    process is given: :mod:`.search_job`): the index of the release in ``folder``, from
+    the ``previous`` release's index plus the rows of the ``changed`` resources read
+    from the ``spans`` of the data, or whole (``why``)."""
+
+    folder: Path
+    data_nt: Path
+    kos: list[Triple]
+    iris: v.Iris
+    stamp: dict[str, object]
+    previous: Path | None = None
+    why: str = ""
+    changed: tuple[str, ...] = ()
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def line(self, rows: int) -> str:
+        """The build's progress line once the index holds ``rows`` rows."""
+        if self.previous is not None:
+            changed = len(self.changed)
+            return f"search index: previous one plus {changed} resources changed ({rows} rows)"
+        return f"search index: {rows} rows written ({self.why})"
+
+
+def plan_search_index(
+    folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, since: Since | None = None
+) -> IndexPlan:
+    """How the index of the release in ``folder`` is to be written (reads only the
+    previous release's stamp and chunk index)."""
     stamp = _stamp(kos, iris)
     previous = _previous(since, stamp) if since is not None else "no previous release"
     if isinstance(previous, Path) and since is not None and since.changeset is not None:
-        changed = {c.iri for c in since.changeset.changes}
-        count = _update(previous, folder, data_nt, kos, iris, changed, since.chunks)
-        said = f"search index: previous one plus {len(changed)} resources changed ({count} rows)"
+        changed = tuple(sorted({c.iri for c in since.changeset.changes}))
+        spans = tuple(_changed_spans(previous, since.chunks))
+        return IndexPlan(folder, data_nt, kos, iris, stamp, previous, "", changed, spans)
+    return IndexPlan(folder, data_nt, kos, iris, stamp, why=str(previous))
+
+
+def write_planned(plan: IndexPlan, workers: int = 1) -> str:
+    """Write the planned index and its stamp; returns the progress line. ``workers``:
+    for a whole write (:func:`write_search_index`)."""
+    if plan.previous is not None:
+        count = _update(plan)
     else:
-        count = write_search_index(folder / INDEX_DIR, data_nt, kos, iris)
-        said = f"search index: {count} rows written ({previous})"
-    text = json.dumps({**stamp, "rows": count}, indent=2, sort_keys=True)
-    (folder / STAMP_FILE).write_text(text + "\n", encoding="utf-8")
-    return said
+        count = write_search_index(plan.folder / INDEX_DIR, plan.data_nt, plan.kos, plan.iris,
+                                   workers)  # fmt: skip
+    text = json.dumps({**plan.stamp, "rows": count}, indent=2, sort_keys=True)
+    (plan.folder / STAMP_FILE).write_text(text + "\n", encoding="utf-8")
+    return plan.line(count)
 
 
-def _update(
-    previous: Path, folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris,
-    changed: set[str], chunks: ChunkIndex | None,
-) -> int:  # fmt: skip
-    """The previous release's index without the ``changed`` resources' rows, plus the
+def _update(plan: IndexPlan) -> int:
+    """The previous release's index without the changed resources' rows, plus the
     rows of those still in the data; how many rows it holds."""
-    spans = _changed_spans(previous, chunks)
-    kos_changed = sorted((t for t in kos if str(t.subject)[1:-1] in changed),
+    assert plan.previous is not None
+    changed = set(plan.changed)
+    kos_changed = sorted((t for t in plan.kos if str(t.subject)[1:-1] in changed),
                          key=lambda t: str(t.subject))  # fmt: skip
     rows = chain(
-        (r for r in _nt_rows(data_nt, iris, spans) if r.iri in changed),
-        _rows([iter(kos_changed)], iris),
+        (r for r in _nt_rows(plan.data_nt, plan.iris, list(plan.spans)) if r.iri in changed),
+        _rows([iter(kos_changed)], plan.iris),
     )
-    return update_index(previous / INDEX_DIR, folder / INDEX_DIR, sorted(changed), rows)[1]
+    previous = plan.previous / INDEX_DIR
+    return update_index(previous, plan.folder / INDEX_DIR, plan.changed, rows)[1]
 
 
 def _stamp(kos: list[Triple], iris: v.Iris) -> dict[str, object]:
@@ -174,10 +216,28 @@ def _changed_spans(previous: Path, chunks: ChunkIndex | None) -> list[tuple[int,
     )  # fmt: skip
 
 
-def write_search_index(path: Path, data_nt: Path, kos: list[Triple], iris: v.Iris) -> int:
-    """Write the index folder from the release's data N-Triples and the KOS, whole."""
+def write_search_index(
+    path: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, workers: int = 1
+) -> int:
+    """Write the index folder from the release's data N-Triples and the KOS, whole.
+
+    ``workers`` > 1: the data's rows read by that many forked processes
+    (:mod:`.search_parts`; the same rows) and Tantivy indexing with two threads: for a
+    process without threads of its own, such as the build's index child."""
     kos_sorted = sorted(kos, key=lambda t: str(t.subject))
-    return write_index(path, chain(_nt_rows(data_nt, iris), _rows([iter(kos_sorted)], iris)))
+    kos_rows = _rows([iter(kos_sorted)], iris)
+    if workers <= 1:
+        return write_index(path, chain(_nt_rows(data_nt, iris), kos_rows))
+    cuts = parts(data_nt, workers, _wanted(iris))
+    tasks = [(data_nt, iris, offset, length) for offset, length in cuts]
+    with worker_pool(workers) as pool:
+        rows = in_order(pool, _part_rows, tasks, workers)
+        return write_index(path, chain(rows, kos_rows), threads=2)
+
+
+def _part_rows(data_nt: Path, iris: v.Iris, offset: int, length: int) -> list[Row]:
+    """A worker's task: the rows of one part of the data."""
+    return list(_nt_rows(data_nt, iris, [(offset, length)]))
 
 
 def _rows(sources: list[Iterator[Triple]], iris: v.Iris) -> Iterator[Row]:
@@ -205,13 +265,33 @@ def _nt_rows(
 def _wanted(iris: v.Iris) -> re.Pattern[bytes]:
     """The predicates :func:`resource_rows` reads, as they stand between a line's subject
     and object; ``rdf:type`` only with a KOS class as its object (every pledge has a type
-    that the index does not use)."""
+    that the index does not use). The IRIs as one tree of common prefixes: every line is
+    tried, and the regular expression engine tries the branches of an alternation one by
+    one (half the time of a flat list of the IRIs, measured)."""
     preds = [*_COLUMNS, v.SKOS + "inScheme", iris.term("sdgGoal"), v.SDGO + "isTargetOf",
              v.DCTERMS + "spatial", iris.term("country")]
     kos = b"|".join(re.escape(c.encode()) for c in KOS_TYPES)
-    alternatives = [re.escape(p.encode()) for p in preds]
-    alternatives.append(re.escape(v.RDF_TYPE.encode()) + rb"(?=> <(?:" + kos + rb")>)")
-    return re.compile(rb"> <(" + b"|".join(alternatives) + rb")> ([^\n]*) \.\r?\n")
+    typed = re.escape(v.RDF_TYPE.encode()) + rb"(?=> <(?:" + kos + rb")>)"
+    tree = _prefix_tree(sorted({p.encode() for p in preds}))
+    return re.compile(rb"> <(" + tree + b"|" + typed + rb")> ([^\n]*) \.\r?\n")
+
+
+def _prefix_tree(words: list[bytes]) -> bytes:
+    """An alternation matching exactly ``words`` (sorted, distinct), their common
+    prefixes factored out."""
+    if len(words) == 1:
+        return re.escape(words[0])
+    branches = []
+    for _first, group in groupby(words, key=lambda w: w[:1]):
+        ws = list(group)
+        common = next((ws[0][:i] for i, (a, b) in enumerate(zip(ws[0], ws[-1], strict=False))
+                       if a != b),
+                      ws[0])  # sorted: the first and last words' common prefix is all's
+        branches.append(
+            re.escape(common) + _prefix_tree([w[len(common):] for w in ws])
+            if len(ws) > 1 else re.escape(ws[0])
+        )
+    return b"(?:" + b"|".join(branches) + b")"
 
 
 def nt_facts(
@@ -226,6 +306,7 @@ def nt_facts(
     (``\\``) or in another form is parsed by pyoxigraph, so values are the parser's."""
     subject, facts = b"", []
     preds: dict[bytes, str] = {}
+    tags: dict[bytes, str] = {b"": ""}  # a literal's tail (``@en``, ``^^<…>``): its language
     for block in _blocks(data_nt, spans):
         for m in wanted.finditer(block):
             at = m.start()
@@ -237,6 +318,15 @@ def nt_facts(
             ):
                 iri, fact = _parsed(block[start:m.end()])
                 s = b"<" + iri.encode()
+            elif obj[:1] == b'"':  # a literal: its text and language
+                end = obj.rfind(b'"')
+                text = obj[1:end].decode()
+                tail = obj[end + 1:]
+                lang = tags.get(tail)
+                if lang is None:
+                    lang = tags[tail] = tail[1:].decode().lower() if tail[:1] == b"@" else ""
+                fact = (preds.get(pred) or preds.setdefault(pred, pred.decode()),
+                        _ESCAPE.sub(_unescaped, text) if "\\" in text else text, lang)
             else:
                 p = preds.get(pred) or preds.setdefault(pred, pred.decode())
                 fact = _object(p, obj.decode())
@@ -290,10 +380,36 @@ def _parsed(line: bytes) -> tuple[str, Fact]:
 
 def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row]:
     """One resource's rows: one per language its labels and texts are in."""
+    kind, facets, by_lang = _columns(facts, iris.vocab)
+    if kind is None:
+        prefix = iris.base + "/id/"
+        minted = iri[len(prefix):].split("/", 1)[0] if iri.startswith(prefix) else ""
+        kind = ID_TYPES.get(minted)
+    if kind is None or not by_lang:
+        return
+    if kind in ("goal", "place"):
+        facets.append((kind, iri))
+    row_facets = tuple(dict.fromkeys(facets))
+    fallback = ""  # one language (most resources): its own names, or none anywhere
+    if len(by_lang) > 1:
+        fallback = _first_label(by_lang)
+        _merge_alternatives(by_lang)
+    for lang, cols in sorted(by_lang.items()):
+        labels = cols.get("label") or cols.get("alt") or [fallback]
+        alternatives = _alternatives(labels[0], [*labels[1:], *cols.get("alt", ())])
+        yield Row(iri, kind, lang, labels[0], alternatives, "\n".join(cols.get("text", ())),
+                  row_facets)  # fmt: skip
+
+
+def _columns(
+    facts: Iterable[Fact], vocab: str
+) -> tuple[str | None, list[tuple[str, str]], dict[str, dict[str, list[str]]]]:
+    """A resource's type (if its facts say it), facets, and names and texts by language
+    and column."""
     kind = None
     facets: list[tuple[str, str]] = []
     by_lang: dict[str, dict[str, list[str]]] = {}
-    roles = _roles(iris.vocab)
+    roles = _roles(vocab)
     for p, o, lang in facts:
         role = roles.get(p)
         if role is None:
@@ -307,46 +423,40 @@ def resource_rows(iri: str, facts: Iterable[Fact], iris: v.Iris) -> Iterator[Row
         elif lang is not None:
             texts = by_lang.setdefault(lang, {})
             texts.setdefault(role, []).append(o)
-    if kind is None:
-        prefix = iris.base + "/id/"
-        minted = iri[len(prefix):].split("/", 1)[0] if iri.startswith(prefix) else ""
-        kind = ID_TYPES.get(minted)
-    if kind is None or not by_lang:
-        return
-    if kind == "goal":
-        facets.append(("goal", iri))
-    if kind == "place":
-        facets.append(("place", iri))
-    fallback = _first_label(by_lang)
-    # A language with alternative names only (an untagged "Straseni" beside "Strășeni"@en,
-    # a typed notation) is no row of its own: its names are alternatives of the row
-    # that holds the resource's label, so that a hit always shows that label.
+    return kind, facets, by_lang
+
+
+def _merge_alternatives(by_lang: dict[str, dict[str, list[str]]]) -> None:
+    """A language with alternative names only (an untagged "Straseni" beside
+    "Strășeni"@en, a typed notation) is no row of its own: its names are alternatives
+    of the row that holds the resource's label, so that a hit always shows that label."""
     main = next((lang for lang in ("en", "", *sorted(by_lang))
-                 if by_lang.get(lang, {}).get("label")), None)
+                 if by_lang.get(lang, {}).get("label")), None)  # fmt: skip
+    if main is None:
+        return
     for lang, cols in list(by_lang.items()):
-        if main is not None and lang != main and not cols.get("label") and not cols.get("text"):
+        if lang != main and not cols.get("label") and not cols.get("text"):
             by_lang[main].setdefault("alt", []).extend(cols.get("alt", []))
             del by_lang[lang]
-    for lang, cols in sorted(by_lang.items()):
-        labels = cols.get("label") or cols.get("alt") or [fallback]
-        yield Row(
-            iri=iri,
-            type=kind,
-            lang=lang,
-            label=labels[0],
-            alt=_alternatives(labels[0], [*labels[1:], *cols.get("alt", [])]),
-            text="\n".join(cols.get("text", [])),
-            facets=tuple(dict.fromkeys(facets)),
-        )
 
 
 def _alternatives(label: str, names: list[str]) -> str:
     """The alternative names of a row, each once, none that folds to the label or to
     one before it: a synthetic pledge's title is also its label, and indexed twice it
-    doubled the postings every name query walks (bench/RESULTS.md, issue 17)."""
-    seen = {folded(label)}
-    out = []
+    doubled the postings every name query walks (bench/RESULTS.md, issue 17). A name
+    equal to one before it folds alike without asking the analyzer, which was a fifth
+    of a whole write's time (a pledge's title is its label, a place's name too)."""
+    out: list[str] = []
+    if not names:
+        return ""
+    given = {label}
+    seen: set[tuple[str, ...]] | None = None
     for name in names:
+        if name in given:
+            continue
+        given.add(name)
+        if seen is None:
+            seen = {folded(label)}
         key = folded(name)
         if key not in seen:
             seen.add(key)
