@@ -27,6 +27,7 @@ disagrees with what was mapped.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,24 +98,58 @@ def usable(previous: Previous, changeset: Changeset) -> str | None:
     return None
 
 
+class Checkpoint:
+    """The previous store's checkpoint at ``target``, made in a thread as soon as the
+    build starts: RocksDB syncs the checkpoint to disk, which took 2-19 s at a million
+    pledges when it came after the data file and the dumps had filled the disk's write
+    queue with gigabytes (bench/RESULTS.md, issue 18), and well under a second before."""
+
+    def __init__(self, previous: Previous, target: Path):
+        self.target = target
+        self.made = False
+        self._thread = threading.Thread(
+            target=self._make, args=(previous,), name="store checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def _make(self, previous: Previous) -> None:
+        try:
+            Store.read_only(str(previous.store_path)).backup(str(self.target))
+            self.made = True
+        except (OSError, RuntimeError, ValueError):  # e.g. a store this Oxigraph cannot open
+            shutil.rmtree(self.target, ignore_errors=True)
+
+    def wait(self) -> bool:
+        """Whether the checkpoint is there."""
+        self._thread.join()
+        return self.made
+
+    def discard(self) -> None:
+        self._thread.join()
+        shutil.rmtree(self.target, ignore_errors=True)
+        self.made = False
+
+
 def store_from(
     previous: Previous,
-    target: Path,
+    checkpoint: Checkpoint,
     changeset: Changeset,
     graphs: dict[str, str],
     data_triples: int,
 ) -> Store | None:
-    """A store at ``target``: ``previous``'s with the changes applied to its data graph
-    and its other graphs dropped (the build writes them whole). None, and nothing left
-    at ``target``, when it cannot be made or the result does not hold ``data_triples``
-    triples in its data graph (the build then loads the store in full)."""
+    """The store at the checkpoint of ``previous``, with the changes applied to its data
+    graph and its other graphs dropped (the build writes them whole). None, and nothing
+    left at the checkpoint's place, when it cannot be made or the result does not hold
+    ``data_triples`` triples in its data graph (the build then loads the store in full)."""
     data = NamedNode(graphs["data"])
     removed_lines, added_lines = changed_lines(changeset)
+    target = checkpoint.target
+    if not checkpoint.wait():
+        return None
     try:
-        Store.read_only(str(previous.store_path)).backup(str(target))
         store = Store(str(target))
-    except (OSError, RuntimeError, ValueError):  # e.g. a store this Oxigraph cannot open
-        shutil.rmtree(target, ignore_errors=True)
+    except (OSError, RuntimeError, ValueError):
+        checkpoint.discard()
         return None
     removed, added = _quads(removed_lines, data), _quads(added_lines, data)
     # Every removed triple must be there and every added one not, so that the data
@@ -124,7 +159,7 @@ def store_from(
     expected = previous.triples - len(removed) + len(added)
     if present != len(removed) or absent != len(added) or expected != data_triples:
         del store
-        shutil.rmtree(target, ignore_errors=True)
+        checkpoint.discard()
         return None
     for quad in removed:
         store.remove(quad)
@@ -143,21 +178,22 @@ def load_whole(data_nt: Path, target: Path, graph: str) -> Store:
 
 
 def seeded_store(
-    previous: Previous, target: Path, data_nt: Path, changeset: Changeset, mapped: Mapped,
-    timer: Timer,
+    previous: Previous, checkpoint: Checkpoint, data_nt: Path, changeset: Changeset,
+    mapped: Mapped, timer: Timer,
 ) -> tuple[Store, bool]:  # fmt: skip
-    """The release store at ``target`` with every graph but ontology, shapes and VoID
-    (which the assembly writes): ``previous``'s plus the changes, or loaded in full from
-    ``data_nt`` when that cannot be done (the progress line says why); and whether it
-    was loaded in full."""
+    """The release store at the checkpoint's place with every graph but ontology, shapes
+    and VoID (which the assembly writes): ``previous``'s plus the changes, or loaded in
+    full from ``data_nt`` when that cannot be done (the progress line says why); and
+    whether it was loaded in full."""
     graphs, started = mapped.graphs, time.perf_counter()
     why = usable(previous, changeset)
     store = None if why else store_from(
-        previous, target, changeset, graphs, mapped.triples
+        previous, checkpoint, changeset, graphs, mapped.triples
     )  # fmt: skip
     full = store is None
     if full:
-        store = load_whole(data_nt, target, graphs["data"])
+        checkpoint.discard()
+        store = load_whole(data_nt, checkpoint.target, graphs["data"])
         said = f"store loaded in full ({why or 'the changes did not apply'})"
     else:
         said = f"store made from release {previous.release_id} plus the changes"

@@ -24,7 +24,7 @@ from .changes import Changeset, changeset_for, plan, record
 from .data_file import PreviousData
 from .dumps import DumpJob, DumpWriter, write_dumps
 from .graph_stats import GraphCounts, GraphStats
-from .incremental_store import previous_store, seeded_store
+from .incremental_store import Checkpoint, previous_store, seeded_store
 from .pipeline import BuildInputs, BuildResult, Mapped, Pipeline
 from .progress import Progress, stderr_progress
 from .release_counts import counted, counts_after, saved
@@ -60,7 +60,10 @@ class _Children:
         # unchanged sources are copied from that data file (.data_file) and the data
         # graph's counts are that release's plus the changes (.release_counts).
         self.counts: GraphCounts | None = None
+        self.checkpoint: Checkpoint | None = None
         if self.previous is not None:
+            # The previous store's checkpoint, made now, while the disk is idle.
+            self.checkpoint = Checkpoint(self.previous, stage / layout.STORE_DIR)
             self.counts = saved(pipeline.inputs.releases_dir, self.previous.release_id)
             pipeline.copy_from = PreviousData.open(self.previous.store_path.parent)
         if self.counts is not None:
@@ -88,12 +91,11 @@ class _Children:
     def store(self, pipeline: Pipeline, mapped: Mapped, changeset: Changeset) -> tuple[Store, bool]:
         """The release store: the previous one plus the changes, or loaded in full;
         and whether it was loaded in full (then worth compacting)."""
-        if self.previous is None:
+        if self.previous is None or self.checkpoint is None:
             return pipeline.store_for(self.stage / layout.STORE_DIR, mapped.kos), True
         return seeded_store(
-            self.previous, self.stage / layout.STORE_DIR, self.data_nt, changeset, mapped,
-            pipeline.timer,
-        )  # fmt: skip
+            self.previous, self.checkpoint, self.data_nt, changeset, mapped, pipeline.timer
+        )
 
     def graph_counts(
         self, mapped: Mapped, changeset: Changeset, store: Store
@@ -117,6 +119,8 @@ class _Children:
         return stats.counts(), stats
 
     def cancel(self) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint.wait()  # before the work folder goes
         if self.pipeline.copy_from is not None:
             self.pipeline.copy_from.close()
             self.pipeline.copy_from = None
