@@ -18,7 +18,6 @@ import contextlib
 import hashlib
 import os
 import queue
-import shutil
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -193,10 +192,7 @@ def write_dumps(job: DumpJob) -> None:
     how many sources were copied from the previous release, and the dumps' digests)."""
     job.folder.mkdir(parents=True, exist_ok=True)
     nt_path = job.folder / layout.DUMP_FORMATS["nt"][0]
-    try:  # the mapped file is final: a hard link saves copying gigabytes
-        os.link(job.data_nt, nt_path)
-    except OSError:
-        shutil.copyfile(job.data_nt, nt_path)
+    layout.link_or_copy(job.data_nt, nt_path)  # the mapped file is final: gigabytes not copied
     nt_digest: list[str] = []  # the largest file hashed beside the segments' work
     hashing = threading.Thread(target=lambda: nt_digest.append(_sha256(nt_path)))
     hashing.start()

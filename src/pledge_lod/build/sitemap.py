@@ -10,9 +10,7 @@ is read back from the previous release's sitemap and the changes applied to it.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
@@ -74,7 +72,7 @@ def sitemaps_after(
         try:
             for name in names:
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
-                _link(previous / name, folder / name)
+                layout.link_or_copy(previous / name, folder / name)
         except OSError:
             return None
         return names
@@ -83,13 +81,6 @@ def sitemaps_after(
         return None
     subjects = (subjects - gone) | {iri for iri in born if iri.startswith(thing_prefix)}
     return write_sitemaps(sorted(subjects), iris, folder)
-
-
-def _link(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another file system: copy
-        shutil.copyfile(source, target)
 
 
 def _documents(previous: Path, names: list[str], iris: v.Iris) -> set[str] | None:

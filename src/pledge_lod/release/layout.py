@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,12 @@ def switch_current(releases_dir: Path, release_id: str) -> None:
         tmp.unlink()
     os.symlink(release_id, tmp)
     os.replace(tmp, current_path(releases_dir))
+
+
+def link_or_copy(source: Path | str, target: Path | str) -> None:
+    """``target`` as a hard link of ``source`` (a release's files are never modified once
+    written, so releases may share them), or a copy on another file system."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)

@@ -16,7 +16,6 @@ analyzer and each word becomes a term (or phrase) query built here, so ``NEAR``,
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import tantivy
+
+from .layout import link_or_copy
 
 INDEX_DIR = "search"
 #: Part of the release id (build/assemble.py): a new index format makes a new release
@@ -186,11 +187,8 @@ _REWRITTEN = frozenset({"meta.json", ".managed.json", ".tantivy-meta.lock", ".ta
 def _link_segment(source: str, target: str) -> None:
     if Path(source).name in _REWRITTEN:
         shutil.copyfile(source, target)
-        return
-    try:
-        os.link(source, target)
-    except OSError:  # another file system: copy
-        shutil.copyfile(source, target)
+    else:
+        link_or_copy(source, target)
 
 
 def _document(row: Row) -> tantivy.Document:
