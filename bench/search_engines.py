@@ -26,7 +26,7 @@ def dump_rows(nt: str, data_dir: str, base: str, out: str) -> None:
     from pyoxigraph import RdfFormat, parse
 
     from pledge_lod.build.pipeline import load_kos
-    from pledge_lod.build.search import _rows
+    from pledge_lod.build.search_rows import _rows
     from pledge_lod.rdf.vocab import Iris
 
     kos = sorted(load_kos(Path(data_dir)), key=lambda t: str(t.subject))

@@ -10,9 +10,9 @@ over rounds on a shared machine), and prints their stage lines side by side::
         [--order without,with]
 
 ``without`` is the same build in a process whose search index job is replaced by one
-that writes nothing (the release then has no index; nothing else changes). Each
-releases folder is removed once its build is measured, so a 1M run needs the room of
-one release at a time.
+that writes nothing, and whose mapping makes no search rows (the release then has no
+index; nothing else changes). Each releases folder is removed once its build is
+measured, so a 1M run needs the room of one release at a time.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class NoIndex:
 
 
 run.SearchIndexJob = NoIndex
+run.RowsFile = lambda path: None  # nor the rows a first build's mapping makes for it
 from pledge_lod.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import tantivy
 
-from pledge_lod.build.search import resource_rows
+from pledge_lod.build.search_rows import resource_rows
 from pledge_lod.rdf import vocab as v
 from pledge_lod.rdf.vocab import Iris
 from pledge_lod.release.search_index import INDEX_DIR, Filters, SearchIndex
@@ -99,7 +99,7 @@ def _reconciled(releases: Path) -> list:
 def test_the_index_from_the_previous_one_answers_as_a_full_one(tmp_path: Path) -> None:
     data, releases = copy_data(tmp_path / "data"), tmp_path / "releases"
     first, said = _build(data, releases)
-    assert FULL + "no previous release)" in said, said
+    assert FULL + "no previous release" in said, said
     before = _digests(first / INDEX_DIR)
     stamp = (first / "search.json").read_bytes()
 
@@ -112,7 +112,7 @@ def test_the_index_from_the_previous_one_answers_as_a_full_one(tmp_path: Path) -
     assert changed >= 4  # the four resources, and those whose triples name them
 
     full, said = _build(data, tmp_path / "full")
-    assert FULL + "no previous release)" in said, said
+    assert FULL + "no previous release" in said, said
     assert (second / "search.json").read_bytes() == (full / "search.json").read_bytes()
     assert _documents(second) == _documents(full)
     answers = _answers(second)

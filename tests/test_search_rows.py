@@ -5,6 +5,7 @@ what pyoxigraph's parser reads, escapes and language tags included."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +16,15 @@ from pyoxigraph import Literal, RdfFormat, parse, serialize
 
 from pledge_lod.build import search_parts
 from pledge_lod.build.pipeline import load_kos
-from pledge_lod.build.search import STAMP_FILE, _wanted, nt_facts, write_search_index
+from pledge_lod.build.search import STAMP_FILE, write_search_index
+from pledge_lod.build.search_lines import _wanted, nt_facts
 from pledge_lod.build.search_parts import parts
 from pledge_lod.rdf.vocab import Iris
 from pledge_lod.release import layout
 from pledge_lod.release.search_index import INDEX_DIR, Filters, SearchIndex
 from support.paths import DATA, ROOT
+from support.processes import cli
+from support.releases import copy_data, edit
 
 BASE = "http://example.org"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
@@ -143,3 +147,40 @@ def test_the_whole_write_benchmark_times_one_reader_and_the_workers(
     assert [(r[1], r[2], r[3]) for r in rows] == [
         ("this checkout", "1", f"{stamp['rows']:,}"), ("this checkout", "2", f"{stamp['rows']:,}")
     ]
+
+
+def _built(data: Path, releases: Path) -> tuple[Path, str]:
+    """A build in this process (as ``pledge-lod build``); the release and its log."""
+    result = cli("build", "--data", str(data), "--releases", str(releases), "--base", BASE,
+                 "--jobs", "2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return releases / result.stdout.split()[1].rstrip(":"), result.stderr
+
+
+@pytest.mark.slow  # two builds, mapping workers
+def test_a_first_build_indexes_the_rows_its_mapping_workers_made(tmp_path: Path) -> None:
+    """A first build's index is written from the rows the mapping workers made of the
+    triples they mapped (no reading back of the data file), and holds the documents the
+    reader makes of the release's N-Triples; with the cache's entries (no rows) beside
+    a changed file's, the unchanged files' rows are read from the data."""
+    data = copy_data(tmp_path / "data")
+    releases = tmp_path / "releases"
+    kos, iris = load_kos(data), Iris(BASE)
+    for round_ in (1, 2):
+        release, log = _built(data, releases)
+        assert "rows written (no previous release; the pledges' rows made while mapping)" in log
+        nt = release / layout.DUMPS_DIR / layout.DUMP_FORMATS["nt"][0]
+        read = write_search_index(tmp_path / f"read-{round_}", nt, kos, iris)
+        documents = _documents(release / INDEX_DIR)
+        assert len(documents) == read > 100
+        assert documents == _documents(tmp_path / f"read-{round_}")
+        if round_ == 2:
+            hits = SearchIndex(release / INDEX_DIR).search("straseni raion", Filters()).hits
+            assert any("Strășeni Raion" in hit.label for hit in hits)
+            break
+        # The releases and their history go, the build cache stays: the next build is a
+        # first one again, with every file's entry but the edited one's from the cache.
+        edit(data / "pledges" / "municipality-of-straseni.yaml", "Straseni", "Strășeni Raion")
+        for kept in releases.iterdir():
+            if kept.name != ".cache":
+                shutil.rmtree(kept) if kept.is_dir() and not kept.is_symlink() else kept.unlink()

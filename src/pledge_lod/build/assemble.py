@@ -80,9 +80,6 @@ def assemble(
     if staged.compact:
         store.optimize()
     timer.stage("sitemap written" + (", store compacted" if staged.compact else ""))
-    timer.stage(staged.search_written() if staged.search_written is not None else
-                release_search_index(staged.folder, staged.data_nt, mapped.kos, mapped.iris,
-                                     Since(releases_dir, staged.changeset, staged.chunks)))
 
     # N-Triples as mapped (deterministic order, grouped by subject), the other formats
     # serialised from it.
@@ -110,6 +107,11 @@ def assemble(
     store.flush()
     del store
     timer.stage("VoID/DCAT and SHACL report written")
+    # The search index last: nothing above reads it, and the child writing it has the
+    # changeset's minutes (one core, at a first version) to finish in.
+    timer.stage(staged.search_written() if staged.search_written is not None else
+                release_search_index(staged.folder, staged.data_nt, mapped.kos, mapped.iris,
+                                     Since(releases_dir, staged.changeset, staged.chunks)))
 
     known = {**_linked(staged, releases_dir), **(segments.sha256 if segments else {})}
     manifest = _manifest(mapped, staged, created, sitemaps, dataset, known)

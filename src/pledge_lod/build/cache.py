@@ -56,6 +56,9 @@ class FileEntry:
     #: a rebuild does not hash gigabytes of unchanged files again.
     digest: str = ""
     triples: int = 0  # distinct triples of the pledges, as the store counts them
+    #: The pledges' search rows, pickled, when the worker was asked for them
+    #: (:mod:`.search_mapped`); handed to the build, never cached.
+    rows: bytes | None = None
 
     def add(self, pid: str, file: str, nt: bytes) -> None:
         self.ids.append((pid, file))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import pickle
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +31,7 @@ from ..validation.schema import locate
 from .cache import FileEntry
 from .changes import chunk_digest
 from .graph_stats import GraphStats
+from .search_rows import triple_rows
 
 
 @dataclass(frozen=True)
@@ -113,18 +115,22 @@ def gc_paused() -> Iterator[None]:
 
 
 @gc_paused()
-def map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, FileEntry, bool]:
+def map_file(
+    task: tuple[Path, Path, str, FileEntry | None, bool],
+) -> tuple[Path, FileEntry, bool]:
     """Read one pledge file, map its records and validate them (top level: runs in worker
     processes). Returns the path, its entry, and whether the entry is new (not all from
     the cache). A cached entry comes here only to be validated again (the shapes or the
-    registries changed): a complete one is used as it is, without a worker."""
-    path, data_dir, base, cached = task
+    registries changed): a complete one is used as it is, without a worker. The task's
+    last item: whether to make the pledges' search rows too (:mod:`.search_mapped`)."""
+    path, data_dir, base, cached, with_rows = task
     if cached is not None and _CHECKS is not None:
         cached.violations = validate_file(cached, _CHECKS)
         return path, cached, True
     mapper = _MAPPERS.get(base) or _MAPPERS.setdefault(base, Mapper(v.Iris(base)))
     problems: list[Problem] = []
     entry = FileEntry([], problems, 0, set())
+    rows: list = []
     for pledge in read_pledge_file(path, data_dir, problems):
         if pledge.is_draft:
             entry.drafts += 1
@@ -136,6 +142,10 @@ def map_file(task: tuple[Path, Path, str, FileEntry | None]) -> tuple[Path, File
             for t in triples:
                 note_terms(t, mapper.iris.vocab, entry.terms)
         entry.add(pledge.id, pledge.file, serialize(triples, format=RdfFormat.N_TRIPLES))
+        if with_rows:
+            rows += triple_rows(triples, mapper.iris)
+    if with_rows:
+        entry.rows = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
     data = b"".join(entry.nts or ())
     stats = GraphStats()
     stats.add(data)

@@ -41,6 +41,7 @@ from .data_file import DataFile, PreviousData
 from .graph_stats import GraphStats
 from .mapping_workers import Done, FileChecks, map_file, note_terms, ordered_map
 from .progress import Progress, Timer, stderr_progress
+from .search_mapped import RowsFile
 from .store_loader import StoreLoader
 
 KOS_DIR = "sdg-kos"
@@ -171,10 +172,14 @@ class Pipeline:
         # Given by ``build``: the previous release's data, whose unchanged sources are
         # copied into the data file rather than read back from the cache.
         self.copy_from: PreviousData | None = None
+        #: Where the mapped pledges' search rows go, when the index will be written
+        #: whole (:mod:`.search_mapped`); None: the index reads them from the data.
+        self.search_rows: RowsFile | None = None
         self.validated = 0  # pledges validated in this run (the others: from the cache)
-        # Called once every pledge is mapped (and nothing failed yet): the build starts
-        # writing the dumps there, while the store is finished.
-        self.on_mapped: Callable[[], None] | None = None
+        # Called with the SDG KOS once every pledge is mapped (and nothing failed yet):
+        # the build starts writing the dumps there (and a first build its search index),
+        # while the store is finished.
+        self.on_mapped: Callable[[list[Triple]], None] | None = None
         # Where each source's triples lie in the data file: what the release's changes
         # are computed from (.changes).
         self.chunks = ChunkIndex()
@@ -232,12 +237,14 @@ class Pipeline:
             violations = self._map_pledges(located, used_terms, out, cache, checks)
         finally:
             out.close()
+            if self.search_rows is not None:
+                self.search_rows.close()
         if self.loader is not None:
             self.loader.finish()
         self._say_mapped(checks is not None)
         problems.extend(violations)
         if self.on_mapped is not None and self.result.ok:
-            self.on_mapped()
+            self.on_mapped(registries.kos)
         if self.engine == "pyshacl":  # the reference: one run over everything
             data = nt_path.read_bytes() + kos_types
             found = pyshacl_violations(data.decode("utf-8"), schema)
@@ -409,6 +416,8 @@ class Pipeline:
                 out.copy(self.copy_from, *(self.copy_from.span(key, entry.digest) or (0, 0)))
             else:
                 out.write(b"".join(nt for pid, _, nt in entry.pledges if pid not in dropped))
+                if self.search_rows is not None and entry.rows is not None and not dropped:
+                    self.search_rows.add(key, entry.rows)
             used_terms.update(entry.terms)
             if checks is not None and entry.violations is not None:
                 # A record whose id another file took is not in the data: nor its findings.
@@ -419,7 +428,7 @@ class Pipeline:
 
     def _task(
         self, path: Path, cache: BuildCache, checks: FileChecks | None
-    ) -> tuple[Path, Path, str, FileEntry | None] | Done:
+    ) -> tuple[Path, Path, str, FileEntry | None, bool] | Done:
         """A file's work: none when its entry is complete in the cache (its bytes then
         copied from the previous release's data file, or read from the cache), else a
         worker's (mapping, or validating again under other shapes or registries)."""
@@ -434,7 +443,7 @@ class Pipeline:
             cached, done = None, False  # its triples are lost: map the file again
         if done:
             return Done((path, cached, False))  # no worker needed: megabytes less to copy
-        return (path, self.inputs.data_dir, self.iris.base, cached)
+        return (path, self.inputs.data_dir, self.iris.base, cached, self.search_rows is not None)
 
     def _take(
         self,

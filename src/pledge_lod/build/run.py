@@ -5,7 +5,8 @@ The release is assembled in a locked work folder beside the releases
 (one atomic rename): a failed or killed build leaves the serving release exactly as it
 was. Child processes keep both cores busy: one loads the store while the pledges
 are mapped (:mod:`.store_loader`), one writes the dumps once they are (:mod:`.dumps`),
-one the search index once their changes are known (:mod:`.search_job`).
+one the search index once their changes are known (:mod:`.search_job`), or, for a first
+version, which has no index to start from, as soon as they are mapped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pyoxigraph import Store
+from pyoxigraph import Store, Triple
 
 from ..release import layout
 from ..release.history import latest_release_folder
@@ -31,6 +32,7 @@ from .release_counts import counted, counts_after, saved
 from .releases_folder import Retention, new_work_folder, prune
 from .search import Since
 from .search_job import SearchIndexJob
+from .search_mapped import RowsFile
 from .store_loader import StoreLoader
 
 
@@ -68,6 +70,12 @@ class _Children:
             pipeline.copy_from = PreviousData.open(self.previous.store_path.parent)
         if self.counts is not None:
             pipeline.stats = None
+        # Without the latest version's store there is no index to start from either:
+        # the mapping workers make the search rows of a whole write (.search_mapped).
+        self.rows: RowsFile | None = None
+        if self.previous is None:
+            self.rows = pipeline.search_rows = RowsFile(work / "search-rows.pickle")
+        self.first = latest_release_folder(pipeline.inputs.releases_dir) is None
 
     def dump_job(self) -> DumpJob:
         """The dumps of the mapped data, copying what did not change from the latest
@@ -78,8 +86,20 @@ class _Children:
             pipeline.graphs["data"], latest_release_folder(pipeline.inputs.releases_dir),
         )  # fmt: skip
 
-    def start_dumps(self) -> None:
+    def start_dumps(self, kos: list[Triple]) -> None:
         self.writer = DumpWriter(self.dump_job())
+        if self.first:
+            # A first version: no index to start from, nor changes to wait for. Written
+            # whole from now, beside the changes, which take one core for minutes at 1M.
+            self.start_search(kos, None)
+
+    def start_search(self, kos: list[Triple], changeset: Changeset | None) -> None:
+        """Start writing the search index, from the previous version's plus the
+        changes when it can be (:mod:`.search`)."""
+        pipeline = self.pipeline
+        since = Since(pipeline.inputs.releases_dir, changeset, pipeline.chunks)
+        rows = self.rows.path if self.rows is not None else None
+        self.search = SearchIndexJob(self.stage, self.data_nt, kos, pipeline.iris, since, rows)
 
     def dumps_written(self) -> None:
         """Wait for the writer (or write the dumps here, if it never started)."""
@@ -194,8 +214,8 @@ def _release(
         f"{len(changeset.changes)} resources changed"
     )
     # The search index needs the data and its changes only: written beside the rest.
-    children.search = SearchIndexJob(children.stage, children.data_nt, mapped.kos, mapped.iris,
-                                     Since(inputs.releases_dir, changeset, pipeline.chunks))
+    if children.search is None:
+        children.start_search(mapped.kos, changeset)
     store, full = children.store(pipeline, mapped, changeset)
     pipeline.store = None
     counts, stats = children.graph_counts(mapped, changeset, store)
@@ -203,6 +223,6 @@ def _release(
         children.stage, rid, children.data_nt, children.dumps_written,
         pipeline.chunks, changeset, plan(inputs.releases_dir, changeset), compact=full,
         counts=counts, stats=stats,
-        search_written=children.search.written,
+        search_written=children.search.written if children.search is not None else None,
     )  # fmt: skip
     return assemble(mapped, staged, store, inputs.releases_dir, pipeline.timer), changeset

@@ -4,9 +4,9 @@ The index depends on the data file, the KOS and the previous release's index onl
 it need not wait for the store, the sitemap or the store's compaction, which it used
 to follow: the build starts it as soon as the data file and its changes are known and
 collects its progress line where it used to write it (bench/RESULTS.md, issue 17 whole
-write). In the child, a whole write reads the rows in forked worker processes
-(:mod:`.search_parts`): the child is a fresh interpreter (:mod:`.child`), without the
-store's threads, which makes forking it safe.
+write). In the child, a whole write takes the rows the mapping made (:mod:`.search_mapped`)
+or reads them in forked worker processes (:mod:`.search_parts`): the child is a fresh
+interpreter (:mod:`.child`), without the store's threads, which makes forking it safe.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ class SearchIndexJob(BackgroundJob):
     :meth:`written` (or cancel)."""
 
     def __init__(
-        self, folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, since: Since | None
+        self, folder: Path, data_nt: Path, kos: list[Triple], iris: v.Iris, since: Since | None,
+        rows_file: Path | None = None,
     ) -> None:  # fmt: skip
-        self.plan = plan_search_index(folder, data_nt, kos, iris, since)
+        self.plan = plan_search_index(folder, data_nt, kos, iris, since, rows_file)
         super().__init__("writing the search index", _write, self.plan)
 
     def written(self) -> str:

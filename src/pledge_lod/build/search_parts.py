@@ -30,7 +30,7 @@ PART_BYTES = 32 << 20
 def parts(path: Path, workers: int, wanted: re.Pattern[bytes]) -> list[tuple[int, int]]:
     """(offset, length) of the file's parts, in order, covering it whole; at least
     ``workers`` of them when the file has that many resources. ``wanted``: the lines
-    the reader reads (:func:`.search.nt_facts`)."""
+    the reader reads (:func:`.search_lines.nt_facts`)."""
     total = path.stat().st_size
     count = max(workers, -(-total // PART_BYTES))
     cuts = [0]
