@@ -57,9 +57,13 @@ def _build(python: str, variant: str, data: Path, releases: Path, base: str,
         return build(python, data, releases, base, timeout, env)
     # build_phase.build runs ``PYTHON -m pledge_lod build ...``: a wrapper script in the
     # place of the interpreter takes ``-m pledge_lod`` off and runs _WITHOUT.
+    # The script goes in a file of its own: quoted inline for the shell, an apostrophe in
+    # it ended the quote and the build ran as nothing at all.
+    script = releases.parent / "build-without-index.py"
+    script.write_text(_WITHOUT, encoding="utf-8")
     wrapper = releases.parent / "python-without-index"
     wrapper.write_text(
-        f'#!/bin/sh\nshift 2\nexec "{python}" -c \'{_WITHOUT}\' "$@"\n', encoding="utf-8"
+        f'#!/bin/sh\nshift 2\nexec "{python}" "{script}" "$@"\n', encoding="utf-8"
     )
     wrapper.chmod(0o755)
     return build(str(wrapper), data, releases, base, timeout, env)
