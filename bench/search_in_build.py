@@ -62,9 +62,7 @@ def _build(python: str, variant: str, data: Path, releases: Path, base: str,
     script = releases.parent / "build-without-index.py"
     script.write_text(_WITHOUT, encoding="utf-8")
     wrapper = releases.parent / "python-without-index"
-    wrapper.write_text(
-        f'#!/bin/sh\nshift 2\nexec "{python}" "{script}" "$@"\n', encoding="utf-8"
-    )
+    wrapper.write_text(f'#!/bin/sh\nshift 2\nexec "{python}" "{script}" "$@"\n', encoding="utf-8")
     wrapper.chmod(0o755)
     return build(str(wrapper), data, releases, base, timeout, env)
 
